@@ -1,0 +1,129 @@
+"""Demo configuration of the intake channels: a mailbox, form fields, an Open311 client.
+
+So that `make demo` shows the channels working: the e-service forms of a few categories have
+extra fields, mail piped with ``ingest_email --mailbox kontakt`` becomes a case, and Open311
+clients can POST with the demo key printed by ``seed_demo``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.utils import timezone
+
+from cases.models import Category, CategoryField, Department
+
+# Fixed so that the demo instructions can name it; never used outside the demo.
+OPEN311_DEMO_KEY = "demo-open311-key-not-for-production"
+
+_BINS = [
+    {
+        "key": "household",
+        "name_sv": "Restavfall",
+        "name_da": "Restaffald",
+        "name_en": "Residual waste",
+    },
+    {"key": "food", "name_sv": "Matavfall", "name_da": "Madaffald", "name_en": "Food waste"},
+    {
+        "key": "paper",
+        "name_sv": "Papper och förpackningar",
+        "name_da": "Papir og emballage",
+        "name_en": "Paper and packaging",
+    },
+]
+
+# code -> fields: (field code, kind, required, sv, da, en, choices)
+FIELDS: dict[str, list[tuple[str, str, bool, str, str, str, list]]] = {
+    "street-light-out": [
+        (
+            "location",
+            "location",
+            True,
+            "Var står lyktstolpen?",
+            "Hvor står lygtepælen?",
+            "Where is the lamp post?",
+            [],
+        ),
+        (
+            "pole-number",
+            "text",
+            False,
+            "Stolpens nummer (om du ser det)",
+            "Pælens nummer (hvis du kan se det)",
+            "The pole's number (if you can see it)",
+            [],
+        ),
+        (
+            "dangerous",
+            "yesno",
+            True,
+            "Är det farligt, t.ex. hängande kablar?",
+            "Er det farligt, fx hængende kabler?",
+            "Is it dangerous, e.g. hanging cables?",
+            [],
+        ),
+    ],
+    "missed-waste-collection": [
+        (
+            "bin",
+            "choice",
+            True,
+            "Vilket kärl tömdes inte?",
+            "Hvilken beholder blev ikke tømt?",
+            "Which bin was not emptied?",
+            _BINS,
+        ),
+        (
+            "collection-day",
+            "date",
+            False,
+            "Vilken dag skulle det tömmas?",
+            "Hvilken dag skulle den tømmes?",
+            "On which day should it have been emptied?",
+            [],
+        ),
+    ],
+}
+
+
+def configure_intake(departments: dict[str, Department]) -> str:
+    """Create (idempotently) the demo mailbox, form fields and Open311 client; the demo key."""
+    from channels_app.models import Mailbox, Open311Client
+
+    today = timezone.localdate()
+    for code, fields in FIELDS.items():
+        category = Category.objects.valid_on(today).filter(code=code).first()
+        if category is None:
+            continue
+        for position, (field_code, kind, required, sv, da, en, choices) in enumerate(fields):
+            CategoryField.objects.update_or_create(
+                category=category,
+                code=field_code,
+                defaults={
+                    "position": position,
+                    "kind": kind,
+                    "required": required,
+                    "label_sv": sv,
+                    "label_da": da,
+                    "label_en": en,
+                    "choices": choices,
+                },
+            )
+    general = Category.objects.valid_on(today).filter(code="general-question").first()
+    contact_center = next(d for d in departments.values() if d.is_contact_center)
+    Mailbox.objects.update_or_create(
+        name="kontakt",
+        defaults={
+            "address": "kontakt@exempelstad.se",
+            "department": contact_center,
+            "default_category": general,
+        },
+    )
+    Open311Client.objects.update_or_create(
+        name="Demo: felanmälan-appen",
+        defaults={
+            "description": "The municipality's fault-report app (demo)",
+            "key_sha256": hashlib.sha256(OPEN311_DEMO_KEY.encode()).hexdigest(),
+        },
+    )
+    return OPEN311_DEMO_KEY

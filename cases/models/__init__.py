@@ -1,0 +1,33 @@
+"""The case domain. Split by topic; import models from ``cases.models``."""
+
+from cases.models.calendar import BusinessCalendar, CalendarException, OpeningHours
+from cases.models.case import ActorType, Case, CaseEvent, CaseState, Contact, EventKind
+from cases.models.organisation import (
+    Category,
+    CategoryField,
+    Department,
+    EscalationStep,
+    ServiceAgreement,
+)
+from cases.models.resident import PowerOfAttorney, Resident, ResidentEmail, ResidentPhone
+
+__all__ = [
+    "ActorType",
+    "BusinessCalendar",
+    "CalendarException",
+    "Case",
+    "CaseEvent",
+    "CaseState",
+    "Category",
+    "CategoryField",
+    "Contact",
+    "Department",
+    "EscalationStep",
+    "EventKind",
+    "OpeningHours",
+    "PowerOfAttorney",
+    "Resident",
+    "ResidentEmail",
+    "ResidentPhone",
+    "ServiceAgreement",
+]

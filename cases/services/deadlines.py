@@ -1,0 +1,96 @@
+"""Deadlines from service agreements, in business time of the owning department's calendar."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from cases.businesstime import CalendarSpec, add_business_time, business_time_between
+from cases.models import Category, Department, ServiceAgreement
+from common.exceptions import ApplicationError
+
+
+def calendar_for(department: Department) -> CalendarSpec:
+    """The department's calendar, its nearest parent's, or the default office week."""
+    unit: Department | None = department
+    while unit is not None:
+        if unit.calendar_id is not None:
+            return CalendarSpec.from_calendar(unit.calendar)
+        unit = unit.parent
+    return CalendarSpec.default(country=settings.MUNICIPALITY_COUNTRY, tz=settings.TIME_ZONE)
+
+
+def agreement_for(
+    *, category: Category | None, department: Department, on: datetime.date
+) -> ServiceAgreement | None:
+    """The agreement with ``department`` (or a unit above it) covering ``category`` on ``on``."""
+    if category is None:
+        return None
+    units: list[int] = []
+    unit: Department | None = department
+    while unit is not None:
+        units.append(unit.pk)
+        unit = unit.parent
+    candidates = list(
+        ServiceAgreement.objects.valid_on(on)
+        .filter(department_id__in=units, categories=category)
+        .order_by("-valid_from", "-id")
+    )
+    # The agreement of the most specific unit wins over its parent's.
+    candidates.sort(key=lambda a: units.index(a.department_id))
+    return candidates[0] if candidates else None
+
+
+def _hours(value: Decimal) -> datetime.timedelta:
+    return datetime.timedelta(seconds=int(value * 3600))
+
+
+def deadlines_for(
+    *, agreement: ServiceAgreement | None, department: Department, start: datetime.datetime
+) -> tuple[datetime.datetime | None, datetime.datetime | None]:
+    """(accept by, resolve by) counted in business time from ``start``; (None, None) without agreement."""
+    if agreement is None:
+        return None, None
+    spec = calendar_for(department)
+    try:
+        return (
+            add_business_time(spec, start, _hours(agreement.accept_within_hours)),
+            add_business_time(spec, start, _hours(agreement.resolve_within_hours)),
+        )
+    except ValueError as exc:
+        raise _calendar_error(department) from exc
+
+
+def shift_after_pause(
+    *,
+    due: datetime.datetime | None,
+    paused_at: datetime.datetime,
+    resumed_at: datetime.datetime,
+    department: Department,
+) -> datetime.datetime | None:
+    """Move a deadline by the business time the clock stood still.
+
+    What was left at the pause is left again at the resume. A deadline already passed when the
+    case was paused stays where it was: waiting for the resident does not undo a breach.
+    """
+    if due is None or due <= paused_at:
+        return due
+    spec = calendar_for(department)
+    try:
+        remaining = business_time_between(spec, paused_at, due)
+        return add_business_time(spec, resumed_at, remaining)
+    except ValueError as exc:
+        raise _calendar_error(department) from exc
+
+
+def _calendar_error(department: Department) -> ApplicationError:
+    return ApplicationError(
+        _(
+            "The business calendar of %(dept)s has no opening hours, so no deadline can be computed. An administrator must add its opening hours."
+        )
+        % {"dept": department},
+        code="calendar_without_hours",
+    )

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from cases import views
+
+app_name = "cases"
+urlpatterns = [
+    path("", views.case_list, name="list"),
+    path("<str:reference>/", views.case_detail, name="detail"),
+    path("<str:reference>/note/", views.case_note, name="note"),
+    path("<str:reference>/do/<slug:name>/", views.case_transition, name="transition"),
+]

@@ -1,0 +1,139 @@
+"""Server-rendered pages: the case list and the case detail with its timeline.
+
+Views parse and render only; every change goes through a service. A case the user may not see
+is a 404, exactly as in the API.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cases import permissions, selectors
+from cases.choices import Channel
+from cases.forms import NoteForm, TransitionForm
+from cases.models import CaseState, Department
+from cases.services import cases as case_services
+from cases.services.actors import Actor
+from cases.services.transitions import (
+    TRANSITION_ACTIONS,
+    TRANSITION_LABELS,
+    TRANSITIONS,
+)
+from cases.services.transitions import (
+    case_transition as run_transition,
+)
+from common.exceptions import ApplicationError, NotFoundError
+
+
+def _get_case(request: HttpRequest, reference: str):  # type: ignore[no-untyped-def]
+    try:
+        return selectors.case_get(user=request.user, reference=reference)  # type: ignore[arg-type]
+    except NotFoundError:
+        raise Http404(_("No such case.")) from None
+
+
+@login_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    filters = {
+        "state": [s for s in request.GET.getlist("state") if s in CaseState.values],
+        "channel": request.GET.get("channel")
+        if request.GET.get("channel") in Channel.values
+        else None,
+        "q": request.GET.get("q", ""),
+    }
+    qs = selectors.case_list(user=request.user, filters=filters)  # type: ignore[arg-type]
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "cases/list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "states": CaseState.choices,
+            "channels": Channel.choices,
+        },
+    )
+
+
+@login_required
+def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    case = _get_case(request, reference)
+    case_services.case_record_view(actor=Actor.staff(request.user), case=case)  # type: ignore[arg-type]
+    allowed = permissions.transitions_for(request.user, case)  # type: ignore[arg-type]
+    return render(
+        request,
+        "cases/detail.html",
+        {
+            "case": case,
+            "timeline": selectors.case_timeline(case=case),
+            "transitions": [(name, TRANSITION_ACTIONS[name]) for name in allowed],
+            "departments": Department.objects.filter(active=True, is_contact_center=False).order_by(
+                "code"
+            ),
+            "note_form": NoteForm(),
+            "state_labels": dict(CaseState.choices),
+        },
+    )
+
+
+@login_required
+@require_POST
+def case_transition(request: HttpRequest, reference: str, name: str) -> HttpResponse:
+    case = _get_case(request, reference)
+    if name not in TRANSITIONS:
+        raise Http404
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Check the form: %(errors)s") % {"errors": form.errors.as_text()})
+        return redirect("cases:detail", reference=reference)
+    kwargs: dict = {
+        "expected_state": form.cleaned_data["expected_state"] or None,
+        "reason": form.cleaned_data["reason"],
+        "department": form.cleaned_data["department"],
+    }
+    if name == "merge":
+        try:
+            kwargs["into_case_id"] = selectors.case_get(
+                user=request.user,  # type: ignore[arg-type]
+                reference=form.cleaned_data["into"].strip(),
+            ).pk
+        except NotFoundError:
+            messages.error(request, _("No such case to merge into."))
+            return redirect("cases:detail", reference=reference)
+    try:
+        run_transition(name, actor=Actor.staff(request.user), case_id=case.pk, **kwargs)  # type: ignore[arg-type]
+    except NotFoundError:
+        raise Http404(_("No such case.")) from None
+    except ApplicationError as exc:
+        details = " ".join(f"{m}" for msgs in exc.fields.values() for m in msgs)
+        messages.error(request, f"{exc.message} {details}".strip())
+        return redirect("cases:detail", reference=reference)
+    messages.success(
+        request,
+        _("Case %(ref)s: %(action)s.") % {"ref": reference, "action": TRANSITION_LABELS[name]},
+    )
+    return redirect("cases:detail", reference=reference)
+
+
+@login_required
+@require_POST
+def case_note(request: HttpRequest, reference: str) -> HttpResponse:
+    case = _get_case(request, reference)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            case_services.case_add_note(
+                actor=Actor.staff(request.user), case_id=case.pk, text=form.cleaned_data["text"]
+            )  # type: ignore[arg-type]
+            messages.success(request, _("Note added."))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    else:
+        messages.error(request, _("A note cannot be empty."))
+    return redirect("cases:detail", reference=reference)
