@@ -10,12 +10,14 @@ from cases.models.organisation import (
     ServiceAgreement,
 )
 from cases.models.resident import PowerOfAttorney, Resident, ResidentEmail, ResidentPhone
+from cases.models.routing import CaseEscalation, Notification, RoutingRule
 
 __all__ = [
     "ActorType",
     "BusinessCalendar",
     "CalendarException",
     "Case",
+    "CaseEscalation",
     "CaseEvent",
     "CaseState",
     "Category",
@@ -24,10 +26,12 @@ __all__ = [
     "Department",
     "EscalationStep",
     "EventKind",
+    "Notification",
     "OpeningHours",
     "PowerOfAttorney",
     "Resident",
     "ResidentEmail",
     "ResidentPhone",
+    "RoutingRule",
     "ServiceAgreement",
 ]

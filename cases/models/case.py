@@ -14,7 +14,7 @@ from cases.choices import CaseType, Channel, Direction, Language, Level, Nature,
 
 if TYPE_CHECKING:
     from accounts.models import User
-    from cases.models.organisation import Department
+    from cases.models.organisation import Department, ServiceAgreement
 
 
 class CaseState(models.TextChoices):
@@ -121,6 +121,22 @@ class Case(ConcurrentTransitionMixin, models.Model):
         related_name="merged_cases",
     )
 
+    agreement = models.ForeignKey(
+        "cases.ServiceAgreement",
+        verbose_name=_("service agreement"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The agreement whose deadlines the case runs under."),
+    )
+    triage = models.BooleanField(
+        _("in triage"),
+        default=False,
+        help_text=_("At the contact center waiting to be classified (no category, or returned)."),
+    )
+    routed_at = models.DateTimeField(_("routed"), null=True, blank=True, editable=False)
+    respond_due_at = models.DateTimeField(_("answer by"), null=True, blank=True)
     accept_due_at = models.DateTimeField(_("accept by"), null=True, blank=True)
     resolve_due_at = models.DateTimeField(_("resolve by"), null=True, blank=True)
     paused_at = models.DateTimeField(_("clock paused since"), null=True, blank=True)
@@ -145,6 +161,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["assignee", "state"], name="case_assignee_state"),
             models.Index(fields=["state", "resolve_due_at"], name="case_state_resolve_due"),
             models.Index(fields=["resident", "-created_at"], name="case_resident_created"),
+            # The routing sweep looks for cases a lost task left unrouted.
+            models.Index(fields=["created_at"], condition=Q(state="new"), name="case_new_unrouted"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -181,11 +199,14 @@ class Case(ConcurrentTransitionMixin, models.Model):
         *,
         department: Department,
         now: datetime.datetime,
+        agreement: ServiceAgreement | None = None,
         accept_due_at: datetime.datetime | None,
         resolve_due_at: datetime.datetime | None,
     ) -> None:
         self.department = department
         self.assignee = None
+        self.triage = False
+        self.agreement = agreement
         self.forwarded_at = now
         self.accept_due_at = accept_due_at
         self.resolve_due_at = resolve_due_at
@@ -198,6 +219,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def return_to_contact_center(self, *, contact_center: Department) -> None:
         self.department = contact_center
         self.assignee = None
+        self.triage = True
+        self.agreement = None
         self.accept_due_at = None
         self.resolve_due_at = None
         self.accepted_at = None
@@ -233,6 +256,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.resolved_at = None
         self.closed_at = None
         self.resolved_at_first_contact = False
+        self.agreement = None
         self.accept_due_at = None
         self.resolve_due_at = None
 

@@ -52,6 +52,17 @@ class Department(TranslatedNameMixin, models.Model):
         blank=True,
     )
     email = models.EmailField(_("functional e-mail"), blank=True)
+    head = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("head of unit"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "Told when a case breaches its deadline; the head of the top unit is the director."
+        ),
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -266,6 +277,13 @@ class EscalationStep(models.Model):
         _("at percent of the time"), validators=[MinValueValidator(1), MaxValueValidator(1000)]
     )
     notify = models.CharField(_("notify"), max_length=32, choices=Notify.choices)
+    outside_business_hours = models.BooleanField(
+        _("also at night and on holidays"),
+        default=False,
+        help_text=_(
+            "Off: a step due outside the department's opening hours waits for the next opening."
+        ),
+    )
 
     class Meta:
         verbose_name = _("escalation step")

@@ -31,6 +31,7 @@ from cases.services.actors import Actor
 from cases.services.common import case_lock, contact_center
 from cases.services.deadlines import agreement_for, deadlines_for, shift_after_pause
 from cases.services.events import case_event_record, changed, snapshot
+from cases.services.hooks import run_transition_hooks
 from common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
 from common.transactions import enqueue_on_commit
 
@@ -39,6 +40,8 @@ TRACKED = (
     "state",
     "department_id",
     "assignee_id",
+    "agreement_id",
+    "triage",
     "accept_due_at",
     "resolve_due_at",
     "paused_at",
@@ -108,7 +111,7 @@ def _run(
             code="concurrent_change",
         ) from None
     diff = changed(before, snapshot(case, TRACKED))
-    case_event_record(
+    event = case_event_record(
         case=case,
         kind=EventKind.TRANSITION,
         actor=actor,
@@ -118,6 +121,7 @@ def _run(
         reason=reason,
         data={**diff, **(extra or {})},
     )
+    run_transition_hooks(case=case, event=event, actor=actor)
     return case
 
 
@@ -270,7 +274,11 @@ def case_forward(
         reason=reason,
         expected_state=expected_state,
         apply=lambda c: c.forward(
-            department=target, now=now, accept_due_at=accept_due, resolve_due_at=resolve_due
+            department=target,
+            now=now,
+            agreement=agreement,
+            accept_due_at=accept_due,
+            resolve_due_at=resolve_due,
         ),
         extra={"agreement_id": agreement.pk if agreement else None},
     )
