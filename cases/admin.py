@@ -26,6 +26,7 @@ from cases.models import (
     Resident,
     ResidentEmail,
     ResidentPhone,
+    RoutingRule,
     ServiceAgreement,
 )
 from cases.selectors import resident_visible_queryset
@@ -96,6 +97,26 @@ class ServiceAgreementAdmin(admin.ModelAdmin):
     list_select_related = ("department",)
     filter_horizontal = ("categories",)
     inlines = [EscalationStepInline]
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    """Rules tried in position order before routing by category; the first that matches wins."""
+
+    list_display = ("position", "name", "active", "channel", "mailbox", "category", "department")
+    list_display_links = ("name",)
+    list_editable = ("position", "active")
+    list_filter = ("active", "channel", "mailbox")
+    list_select_related = ("mailbox", "category", "department")
+    autocomplete_fields = ("category", "department")
+    fieldsets = (
+        (None, {"fields": ("name", "position", "active")}),
+        (
+            _("When (every condition given must hold)"),
+            {"fields": ("channel", "mailbox", "subject_keywords", "sender_domains")},
+        ),
+        (_("Then"), {"fields": ("category", "department", "priority")}),
+    )
 
 
 class ResidentAdminForm(forms.ModelForm):

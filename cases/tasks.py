@@ -104,3 +104,35 @@ def notify_department_of_forward_task(case_id: int) -> bool:
     )
     message.send()
     return True
+
+
+# --- Routing (ADR 0018) ------------------------------------------------------------------------
+
+
+@shared_task
+def case_route_task(case_id: int) -> bool:
+    """Route one new case. False if it was routed already (or is no longer new)."""
+    from cases.services.routing import case_route
+
+    return case_route(case_id=case_id) is not None
+
+
+@shared_task
+def case_route_batch_task(case_ids: list[int]) -> int:
+    """Route many new cases in one go (intake batches). Returns how many were routed."""
+    from cases.services.routing import case_route_batch
+
+    return len(case_route_batch(case_ids=case_ids))
+
+
+@shared_task
+def route_sweep_task() -> int:
+    """Periodic sweep (Celery beat): route the new cases a lost task left behind."""
+    from cases.services.routing import cases_unrouted
+
+    ids = cases_unrouted()
+    for start in range(0, len(ids), 200):
+        case_route_batch_task.delay(ids[start : start + 200])
+    if ids:
+        logger.info("Re-queued %d unrouted cases.", len(ids))
+    return len(ids)

@@ -182,7 +182,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = TIME_ZONE
 # Task modules that autodiscovery (app.tasks only) does not find.
-CELERY_IMPORTS = ["channels_app.email.tasks", "channels_app.email.imap_tasks"]
+CELERY_IMPORTS = [
+    "channels_app.email.tasks",
+    "channels_app.email.imap_tasks",
+    "channels_app.notices.tasks",
+]
 CELERY_BEAT_SCHEDULE = {
     "email-outbound-sweep": {
         "task": "channels_app.email.tasks.email_outbound_sweep_task",
@@ -194,6 +198,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},  # an unstarted poll is dropped; the next one is due anyway
     },
+    # Cases a lost routing task left in "new" (ADR 0018).
+    "route-sweep": {"task": "cases.tasks.route_sweep_task", "schedule": 60.0},
+    # Escalation ladders: one scan a minute; deadlines live in the database, not the broker.
+    "sla-scan": {
+        "task": "cases.tasks.sla_scan_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # Notices (e-mail, SMS) that waited too long for their send task.
+    "outbound-sweep": {"task": "channels_app.notices.tasks.outbound_sweep_task", "schedule": 120.0},
     "close-resolved-cases": {
         "task": "cases.tasks.close_resolved_cases_task",
         "schedule": crontab(minute="*/15"),
@@ -219,6 +233,13 @@ INBOUND_MAX_ATTACHMENTS = env.int("INBOUND_MAX_ATTACHMENTS", default=10)
 AUTO_REPLY_WINDOW_HOURS = env.int("AUTO_REPLY_WINDOW_HOURS", default=24)
 # E-service forms: submissions per client address and hour before a polite refusal.
 ESERVICE_RATE_LIMIT_PER_HOUR = env.int("ESERVICE_RATE_LIMIT_PER_HOUR", default=30)
+
+# --- Twilio (SMS notices; voice and SMS intake in a later issue) --------------------------------
+# Empty credentials: SMS notices stay pending with an error saying so, nothing is sent.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+# The sender: a phone number in E.164 or a Messaging Service SID (MG...).
+TWILIO_FROM = env.str("TWILIO_FROM", default="")
 
 # --- E-mail -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
