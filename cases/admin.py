@@ -132,6 +132,7 @@ class ResidentAdminForm(forms.ModelForm):
             "org_number",
             "preferred_language",
             "preferred_channel",
+            "postal_address",
             "digital_exemption_reason",
             "digital_exemption_until",
         ]

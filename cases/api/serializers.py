@@ -164,6 +164,9 @@ class ResidentCreateInput(serializers.Serializer):
     preferred_channel = serializers.ChoiceField(
         choices=ContactPreference.choices, required=False, allow_blank=True, default=""
     )
+    postal_address = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
     digital_exemption_reason = serializers.CharField(
         max_length=300, required=False, allow_blank=True, default=""
     )
@@ -206,6 +209,7 @@ class ResidentOutput(serializers.ModelSerializer):
             "phones",
             "preferred_language",
             "preferred_channel",
+            "postal_address",
             "digitally_exempt",
             "digital_exemption_reason",
             "digital_exemption_until",

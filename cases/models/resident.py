@@ -38,6 +38,11 @@ class Resident(models.Model):
     preferred_channel = models.CharField(
         _("preferred contact channel"), max_length=10, choices=ContactPreference.choices, blank=True
     )
+    postal_address = models.TextField(
+        _("postal address"),
+        blank=True,
+        help_text=_("Street, postcode and town on separate lines, as on an envelope."),
+    )
     digital_exemption_reason = models.CharField(
         _("reason for exemption from digital channels"), max_length=300, blank=True
     )

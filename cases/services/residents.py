@@ -43,6 +43,7 @@ def resident_create(
     phones: Iterable[str] = (),
     preferred_language: str = Language.SWEDISH,
     preferred_channel: str = "",
+    postal_address: str = "",
     digital_exemption_reason: str = "",
     digital_exemption_until: datetime.date | None = None,
 ) -> Resident:
@@ -118,6 +119,7 @@ def resident_create(
                 org_number=org,
                 preferred_language=preferred_language,
                 preferred_channel=preferred_channel,
+                postal_address=postal_address.strip(),
                 digital_exemption_reason=digital_exemption_reason.strip(),
                 digital_exemption_until=digital_exemption_until,
             )
