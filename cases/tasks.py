@@ -106,6 +106,12 @@ def notify_department_of_forward_task(case_id: int) -> bool:
     return True
 
 
+@shared_task
+def notify_department_of_forward_batch_task(case_ids: list[int]) -> int:
+    """``notify_department_of_forward_task`` for a routing batch: one broker message."""
+    return sum(1 for pk in case_ids if notify_department_of_forward_task(pk))
+
+
 # --- Routing (ADR 0018) ------------------------------------------------------------------------
 
 
@@ -136,3 +142,26 @@ def route_sweep_task() -> int:
     if ids:
         logger.info("Re-queued %d unrouted cases.", len(ids))
     return len(ids)
+
+
+# --- Escalation ladders (ADR 0019) --------------------------------------------------------------
+
+
+@shared_task
+def sla_scan_task() -> int:
+    """Periodic scan (Celery beat, every minute): fire the escalation steps that are due.
+
+    Idempotent and safe to run twice at once: each step is claimed by a conditional UPDATE.
+    Returns how many steps fired.
+    """
+    from cases.services.escalation import sla_scan
+
+    result = sla_scan()
+    if result.fired or result.cancelled:
+        logger.info(
+            "SLA scan: %d escalations fired, %d deferred, %d cancelled.",
+            len(result.fired),
+            len(result.deferred),
+            result.cancelled,
+        )
+    return len(result.fired)

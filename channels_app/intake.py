@@ -15,7 +15,6 @@ one COMMIT, each message isolated by a savepoint when one of them fails (ADR 001
 
 from __future__ import annotations
 
-import contextvars
 import datetime
 import hashlib
 import importlib
@@ -34,7 +33,11 @@ from cases.choices import Channel
 from cases.models import Case, Contact
 from channels_app.models import InboundMessage, InboundStatus
 from common.exceptions import ApplicationError
-from common.transactions import enqueue_on_commit
+from common.transactions import (
+    collect_grouped_enqueues,
+    enqueue_on_commit,
+    grouped_enqueue_on_commit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,22 +66,9 @@ Processor = Callable[[InboundMessage], IntakeResult]
 _PROCESSORS: dict[str, Processor] = {}
 
 
-# Inside inbound_process_batch: task -> ids to hand it in one call after the batch commits.
-_grouped: contextvars.ContextVar[dict[Any, list[int]] | None] = contextvars.ContextVar(
-    "intake_grouped", default=None
-)
-
-
-def enqueue_on_commit_grouped(task: Any, batch_task: Any, pk: int) -> None:
-    """After commit, ``task.delay(pk)``; inside ``inbound_process_batch`` the ids of the whole
-    batch go to one ``batch_task.delay([pk, ...])`` instead: one broker message instead of one
-    per message (a Celery send costs about 2 ms of CPU, a third of a message's budget). The
-    ids of a message that fails are dropped with its savepoint."""
-    group = _grouped.get()
-    if group is None:
-        enqueue_on_commit(task, pk)
-    else:
-        group.setdefault(batch_task, []).append(pk)
+# Grouping of after-commit tasks inside a batch lives in common.transactions (the case core
+# uses it too); re-exported here for the channel adapters.
+enqueue_on_commit_grouped = grouped_enqueue_on_commit
 
 
 def register(kind: str, processor: Processor) -> None:
@@ -433,12 +423,8 @@ def _process_chunk(ids: list[int]) -> list[InboundMessage]:
 
 
 def _process_chunk_once(ids: list[int], *, isolate: bool) -> list[InboundMessage]:
-    group: dict[Any, list[int]] = {}
-    token = _grouped.set(group)
-    try:
+    with collect_grouped_enqueues() as group:
         return _run_chunk(ids, isolate=isolate, group=group)
-    finally:
-        _grouped.reset(token)
 
 
 def _run_chunk(

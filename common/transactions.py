@@ -6,8 +6,10 @@ reads is visible to the worker.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.db import transaction
@@ -21,3 +23,35 @@ def on_commit(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
 def enqueue_on_commit(task: Any, /, *args: Any, **kwargs: Any) -> None:
     """Send a Celery task after commit. The task must be idempotent and take ids only."""
     transaction.on_commit(functools.partial(task.delay, *args, **kwargs), robust=True)
+
+
+# Inside ``collect_grouped_enqueues``: batch task -> ids to hand it in one call after commit.
+_grouped: contextvars.ContextVar[dict[Any, list[int]] | None] = contextvars.ContextVar(
+    "grouped_enqueues", default=None
+)
+
+
+@contextlib.contextmanager
+def collect_grouped_enqueues() -> Iterator[dict[Any, list[int]]]:
+    """Collect ``grouped_enqueue_on_commit`` calls made inside the block, by batch task.
+
+    The caller (a worker processing a batch in one transaction) enqueues each batch task once
+    with all its ids after commit, and drops the ids of an item whose savepoint rolled back.
+    """
+    group: dict[Any, list[int]] = {}
+    token = _grouped.set(group)
+    try:
+        yield group
+    finally:
+        _grouped.reset(token)
+
+
+def grouped_enqueue_on_commit(task: Any, batch_task: Any, pk: int) -> None:
+    """After commit, ``task.delay(pk)``; inside ``collect_grouped_enqueues`` the ids of the whole
+    batch go to one ``batch_task.delay([pk, ...])`` instead: one broker message instead of one
+    per item (a Celery send costs about 2 ms of CPU, a third of an intake message's budget)."""
+    group = _grouped.get()
+    if group is None:
+        enqueue_on_commit(task, pk)
+    else:
+        group.setdefault(batch_task, []).append(pk)

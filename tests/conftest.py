@@ -164,6 +164,18 @@ def _celery_eager_unless_integration(request: pytest.FixtureRequest) -> Iterator
     app.conf.task_always_eager = previous
 
 
+@pytest.fixture
+def routing_deferred(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """Routing tasks are recorded (the case ids of each call) instead of run eagerly, for tests
+    that count what a request itself does."""
+    from cases import tasks
+
+    calls: list[list[int]] = []
+    monkeypatch.setattr(tasks.case_route_task, "delay", lambda pk: calls.append([pk]))
+    monkeypatch.setattr(tasks.case_route_batch_task, "delay", lambda pks: calls.append(list(pks)))
+    return calls
+
+
 @pytest.fixture(scope="session")
 def celery_app() -> Any:
     """The project's Celery application (configured from the test settings)."""

@@ -29,6 +29,7 @@ from cases.services.actors import Actor
 from cases.services.common import case_lock, contact_center, ensure_may_work_on
 from cases.services.events import case_event_record, changed, snapshot
 from common.exceptions import ApplicationError, PermissionDeniedError
+from common.transactions import grouped_enqueue_on_commit
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,10 @@ def _case_insert(
         case.reference = _reference_for(case.pk, now)
         Case.objects.filter(pk=case.pk).update(reference=case.reference)
     row = _contact_row(case=case, actor=actor, contact=contact, resident=resident, at=now)
+    # Routing decides where the case goes once it is committed (one task per intake batch).
+    from cases.tasks import case_route_batch_task, case_route_task
+
+    grouped_enqueue_on_commit(case_route_task, case_route_batch_task, case.pk)
     # Both audit rows in one INSERT: intake creates many cases a second.
     CaseEvent.objects.bulk_create(
         [
@@ -354,7 +359,7 @@ def case_assign(*, actor: Actor, case_id: int, assignee: User | None) -> Case:
     return case
 
 
-CLASSIFY_FIELDS = ("category_id", "complexity_level", "case_type", "priority")
+CLASSIFY_FIELDS = ("category_id", "complexity_level", "case_type", "priority", "triage")
 
 
 @transaction.atomic
@@ -388,11 +393,20 @@ def case_classify(
         case.case_type = case_type
     if priority:
         case.priority = priority
+    if case.triage and case.category_id is not None:
+        case.triage = False  # classified: out of triage, into the contact center's queue
     after = snapshot(case, CLASSIFY_FIELDS)
     diff = changed(before, after)
     if diff["after"]:
         case.save(
-            update_fields=["category", "complexity_level", "case_type", "priority", "updated_at"]
+            update_fields=[
+                "category",
+                "complexity_level",
+                "case_type",
+                "priority",
+                "triage",
+                "updated_at",
+            ]
         )
         case_event_record(case=case, kind=EventKind.CLASSIFIED, actor=actor, data=diff)
     return case

@@ -44,17 +44,48 @@ def agreement_for(
     return candidates[0] if candidates else None
 
 
+class DeadlineLookup:
+    """Agreements and calendars read once per lookup object (a routing batch), not per case.
+
+    A fresh object reads everything anew, so a change in the admin applies to the next batch.
+    """
+
+    def __init__(self) -> None:
+        self._agreements: dict[tuple[int, int, datetime.date], ServiceAgreement | None] = {}
+        self._calendars: dict[int, CalendarSpec] = {}
+
+    def agreement(
+        self, category: Category | None, department: Department, on: datetime.date
+    ) -> ServiceAgreement | None:
+        if category is None:
+            return None
+        key = (category.pk, department.pk, on)
+        if key not in self._agreements:
+            self._agreements[key] = agreement_for(category=category, department=department, on=on)
+        return self._agreements[key]
+
+    def calendar(self, department: Department) -> CalendarSpec:
+        if department.pk not in self._calendars:
+            self._calendars[department.pk] = calendar_for(department)
+        return self._calendars[department.pk]
+
+
 def _hours(value: Decimal) -> datetime.timedelta:
     return datetime.timedelta(seconds=int(value * 3600))
 
 
 def deadlines_for(
-    *, agreement: ServiceAgreement | None, department: Department, start: datetime.datetime
+    *,
+    agreement: ServiceAgreement | None,
+    department: Department,
+    start: datetime.datetime,
+    spec: CalendarSpec | None = None,
 ) -> tuple[datetime.datetime | None, datetime.datetime | None]:
-    """(accept by, resolve by) counted in business time from ``start``; (None, None) without agreement."""
+    """(accept by, resolve by) counted in business time from ``start``; (None, None) without
+    agreement. ``spec`` is the department's calendar when the caller has it already."""
     if agreement is None:
         return None, None
-    spec = calendar_for(department)
+    spec = spec or calendar_for(department)
     try:
         return (
             add_business_time(spec, start, _hours(agreement.accept_within_hours)),

@@ -29,11 +29,16 @@ from cases.choices import Direction
 from cases.models import Case, CaseEvent, Contact, Department, EventKind
 from cases.services.actors import Actor
 from cases.services.common import case_lock, contact_center
-from cases.services.deadlines import agreement_for, deadlines_for, shift_after_pause
+from cases.services.deadlines import (
+    DeadlineLookup,
+    agreement_for,
+    deadlines_for,
+    shift_after_pause,
+)
 from cases.services.events import case_event_record, changed, snapshot
 from cases.services.hooks import run_transition_hooks
 from common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
-from common.transactions import enqueue_on_commit
+from common.transactions import grouped_enqueue_on_commit
 
 # The fields an event records before and after any transition.
 TRACKED = (
@@ -244,8 +249,29 @@ def case_forward(
     resolve deadlines come from the agreement covering the category, in business hours of the
     department's calendar; without an agreement the case has no deadline (and the event says so).
     """
-    now = timezone.now()
     case = case_lock(case_id=case_id, actor=actor)
+    return forward_locked(
+        actor=actor, case=case, department=department, reason=reason, expected_state=expected_state
+    )
+
+
+def forward_locked(
+    *,
+    actor: Actor,
+    case: Case,
+    department: Department | None = None,
+    reason: str = "",
+    expected_state: str | None = None,
+    lookup: DeadlineLookup | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Case:
+    """``case_forward`` on a case the caller has locked, inside the caller's transaction.
+
+    Routing forwards a batch of cases this way, with a ``lookup`` that reads each agreement and
+    calendar once per batch instead of once per case.
+    """
+    lookup = lookup or DeadlineLookup()
+    now = timezone.now()
     _authorize(actor, case, "forward")
     _ensure_allowed(case, "forward", expected_state)
     target = department or (case.category.department if case.category else None)
@@ -264,12 +290,14 @@ def case_forward(
             _("%(dept)s no longer takes cases.") % {"dept": target},
             fields={"department": [_("Inactive department.")]},
         )
-    agreement = agreement_for(category=case.category, department=target, on=timezone.localdate(now))
-    accept_due, resolve_due = deadlines_for(agreement=agreement, department=target, start=now)
+    agreement = lookup.agreement(case.category, target, timezone.localdate(now))
+    accept_due, resolve_due = deadlines_for(
+        agreement=agreement, department=target, start=now, spec=lookup.calendar(target)
+    )
     case = _run(
         actor=actor,
         case=case,
-        case_id=case_id,
+        case_id=case.pk,
         name="forward",
         reason=reason,
         expected_state=expected_state,
@@ -280,11 +308,16 @@ def case_forward(
             accept_due_at=accept_due,
             resolve_due_at=resolve_due,
         ),
-        extra={"agreement_id": agreement.pk if agreement else None},
+        extra={"agreement_id": agreement.pk if agreement else None, **(extra or {})},
     )
-    from cases.tasks import notify_department_of_forward_task
+    from cases.tasks import (
+        notify_department_of_forward_batch_task,
+        notify_department_of_forward_task,
+    )
 
-    enqueue_on_commit(notify_department_of_forward_task, case.pk)
+    grouped_enqueue_on_commit(
+        notify_department_of_forward_task, notify_department_of_forward_batch_task, case.pk
+    )
     return case
 
 

@@ -284,7 +284,11 @@ def test_a_message_that_lost_a_deadlock_goes_back_to_pending_and_is_retried(
     assert [m.pk for m in done] == [ids[0]]
     retried = InboundMessage.objects.get(pk=ids[1])
     assert (retried.status, retried.attempts, retried.claimed_at) == ("pending", 1, None)
-    assert len(callbacks) == 1  # the retry task, after commit
+    # the retry task after commit, and the routing of the case that was made
+    assert sorted(c.func.__self__.name.rpartition(".")[2] for c in callbacks) == [
+        "case_route_batch_task",
+        "inbound_process_batch_task",
+    ]
     # A deadlock that keeps happening ends in quarantine, not in an endless retry.
     for _ in range(intake.TRANSIENT_RETRIES):
         intake.inbound_process_batch(message_ids=[ids[1]])
@@ -293,7 +297,7 @@ def test_a_message_that_lost_a_deadlock_goes_back_to_pending_and_is_retried(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_commits_once(org: Org) -> None:
+def test_a_batch_commits_once(org: Org, routing_deferred: list[list[int]]) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -305,6 +309,7 @@ def test_a_batch_commits_once(org: Org) -> None:
     assert statements.count("COMMIT") == 1
     assert not [s for s in statements if s.startswith("SAVEPOINT")]  # none when all succeed
     assert _statuses(ids) == ["processed"] * 3
+    assert len(routing_deferred) == 1 and len(routing_deferred[0]) == 3  # one routing task
 
 
 def test_record_many_stores_new_keys_once_and_enqueues_one_batch(

@@ -337,7 +337,11 @@ def test_a_polled_batch_becomes_cases_with_one_receipt_per_sender(
     ]
     assert "within 24 h" in messages[1].reason
     assert len(django_mail.outbox) == 2  # sent after the batch committed,
-    assert len(callbacks) == 1  # by one task for the whole batch
+    # by one task for the whole batch, and one routing task for its three cases
+    assert sorted(c.func.__self__.name.rpartition(".")[2] for c in callbacks) == [
+        "case_route_batch_task",
+        "email_send_batch_task",
+    ]
 
 
 def test_a_mailbox_created_after_a_quarantine_is_found_on_requeue(
