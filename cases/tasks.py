@@ -132,11 +132,12 @@ def case_route_batch_task(case_ids: list[int]) -> int:
 
 
 @shared_task
-def route_sweep_task() -> int:
-    """Periodic sweep (Celery beat): route the new cases a lost task left behind."""
+def route_sweep_task(older_than_seconds: int = 20) -> int:
+    """Periodic sweep (Celery beat, every 30 s): route the new cases a lost task left behind
+    (or that were created while the broker was down). Routing a case twice does nothing."""
     from cases.services.routing import cases_unrouted
 
-    ids = cases_unrouted()
+    ids = cases_unrouted(older_than_seconds=older_than_seconds)
     for start in range(0, len(ids), 200):
         case_route_batch_task.delay(ids[start : start + 200])
     if ids:

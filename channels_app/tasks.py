@@ -25,11 +25,11 @@ def inbound_process_batch_task(message_ids: list[int]) -> int:
 
 @shared_task
 def inbound_sweep_task() -> int:
-    """Re-queue inbound items that have waited more than a minute (their task was lost), one
+    """Re-queue inbound items that have waited more than 30 s (their task was lost), one
     batch task per ``intake.BATCH_SIZE`` of them."""
     ids = intake.inbound_stale(
         now=timezone.now(),
-        pending_after=datetime.timedelta(minutes=1),
+        pending_after=datetime.timedelta(seconds=30),
         processing_after=datetime.timedelta(minutes=10),
     )
     for start in range(0, len(ids), intake.BATCH_SIZE):

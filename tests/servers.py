@@ -317,3 +317,57 @@ def smtp_sink_running() -> Iterator[SmtpSink]:
         yield SmtpSink(host="127.0.0.1", port=port, collector=collector)
     finally:
         controller.stop()
+
+
+# --- A private Redis server (the reliability tests stop and start it) ------------------------
+
+
+@dataclass
+class RedisServer:
+    """``redis-server`` on 127.0.0.1:<free port>, in memory only; ``stop()`` and ``start()``
+    take it away and bring it back on the same port, as an outage would."""
+
+    port: int
+    workdir: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        log = (self.workdir / "redis.log").open("ab")
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.5) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"redis-server did not answer on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
+
+
+@contextlib.contextmanager
+def redis_server_running(workdir: Path) -> Iterator[RedisServer]:
+    if not (shutil.which("redis-server") or Path("/usr/bin/redis-server").exists()):
+        skip_or_fail("redis-server is not installed")
+    server = RedisServer(port=free_port(), workdir=workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -7,6 +7,7 @@ clients can POST with the demo key printed by ``seed_demo``.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 
 from django.utils import timezone
@@ -119,6 +120,8 @@ def configure_intake(departments: dict[str, Department]) -> str:
             "default_category": general,
         },
     )
+    _routing_rules(today)
+    _department_heads(departments)
     Open311Client.objects.update_or_create(
         name="Demo: felanmälan-appen",
         defaults={
@@ -127,3 +130,62 @@ def configure_intake(departments: dict[str, Department]) -> str:
         },
     )
     return OPEN311_DEMO_KEY
+
+
+# Demo routing rules: (position, name, channel, subject words, sender domains, category code,
+# department code). They show the kinds of rule issue 4 names; edit them in the admin.
+ROUTING_RULES = [
+    (
+        10,
+        "Bygglov i ämnet",
+        "email",
+        "bygglov\nbygglovet\nbyggetilladelse",
+        "",
+        "building-permit-question",
+        "",
+    ),
+    (20, "Vattenläcka i ämnet", "email", "vattenläcka\nläcker vatten", "", "water-leak", ""),
+    (30, "Renhållningsentreprenören", "", "", "renhallning-entreprenad.se", "", "avfall"),
+]
+
+
+def _routing_rules(today: datetime.date) -> None:
+    from cases.models import RoutingRule
+
+    for position, name, channel, words, domains, category_code, department_code in ROUTING_RULES:
+        category = (
+            Category.objects.valid_on(today).filter(code=category_code).first()
+            if category_code
+            else None
+        )
+        department = (
+            Department.objects.filter(code=department_code).first() if department_code else None
+        )
+        if category_code and category is None:
+            continue
+        RoutingRule.objects.update_or_create(
+            name=name,
+            defaults={
+                "position": position,
+                "channel": channel,
+                "subject_keywords": words,
+                "sender_domains": domains,
+                "category": category,
+                "department": department,
+            },
+        )
+
+
+def _department_heads(departments: dict[str, Department]) -> None:
+    """The first supervisor of each department heads it (told when a deadline is breached)."""
+    from accounts.models import Role, User
+
+    for department in departments.values():
+        if department.head_id is not None:
+            continue
+        head = (
+            User.objects.filter(department=department, role=Role.SUPERVISOR).order_by("pk").first()
+        )
+        if head is not None:
+            department.head = head
+            department.save(update_fields=["head"])

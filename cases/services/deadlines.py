@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime
+from collections.abc import Iterator
 from decimal import Decimal
 
 from django.conf import settings
@@ -44,15 +47,35 @@ def agreement_for(
     return candidates[0] if candidates else None
 
 
+_active_lookup: contextvars.ContextVar[DeadlineLookup | None] = contextvars.ContextVar(
+    "deadline_lookup", default=None
+)
+
+
 class DeadlineLookup:
     """Agreements and calendars read once per lookup object (a routing batch), not per case.
 
     A fresh object reads everything anew, so a change in the admin applies to the next batch.
+    Inside ``with lookup.active():`` code that has no lookup handed to it (a transition hook
+    planning escalations) finds it with ``DeadlineLookup.current()``.
     """
 
     def __init__(self) -> None:
         self._agreements: dict[tuple[int, int, datetime.date], ServiceAgreement | None] = {}
         self._calendars: dict[int, CalendarSpec] = {}
+
+    @staticmethod
+    def current() -> DeadlineLookup:
+        """The lookup of the batch being processed, or a fresh one outside any batch."""
+        return _active_lookup.get() or DeadlineLookup()
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[DeadlineLookup]:
+        token = _active_lookup.set(self)
+        try:
+            yield self
+        finally:
+            _active_lookup.reset(token)
 
     def agreement(
         self, category: Category | None, department: Department, on: datetime.date

@@ -19,6 +19,7 @@ out of ``new`` in the same transaction as its event (ADR 0018).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import logging
@@ -265,7 +266,11 @@ def case_route_batch(*, case_ids: list[int]) -> list[RoutingOutcome]:
     if not ids:
         return []
     outcomes: list[RoutingOutcome] = []
-    with collect_grouped_enqueues() as group, transaction.atomic():
+    with (
+        contextlib.ExitStack() as stack,
+        collect_grouped_enqueues() as group,
+        transaction.atomic(),
+    ):
         # Lock the bare rows first, then read them with their joins (see case_lock).
         locked = list(
             Case.objects.select_for_update()
@@ -281,6 +286,7 @@ def case_route_batch(*, case_ids: list[int]) -> list[RoutingOutcome]:
             .order_by("pk")
         )
         batch = _Batch()
+        stack.enter_context(batch.lookup.active())
         need_inbound = any(r.mailbox_id or r.sender_domains.strip() for r in batch.rules)
         facts = _facts(cases, need_inbound=need_inbound)
         for case in cases:

@@ -270,7 +270,7 @@ def forward_locked(
     Routing forwards a batch of cases this way, with a ``lookup`` that reads each agreement and
     calendar once per batch instead of once per case.
     """
-    lookup = lookup or DeadlineLookup()
+    lookup = lookup or DeadlineLookup.current()
     now = timezone.now()
     _authorize(actor, case, "forward")
     _ensure_allowed(case, "forward", expected_state)

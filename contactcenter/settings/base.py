@@ -181,6 +181,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = TIME_ZONE
+# A publish after commit retries once, briefly: when Redis is down the resident must not wait
+# (the work is in the database, and the sweeps enqueue it again once Redis is back; ADR 0018).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0.1,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 # Task modules that autodiscovery (app.tasks only) does not find.
 CELERY_IMPORTS = [
     "channels_app.email.tasks",
@@ -192,14 +200,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "channels_app.email.tasks.email_outbound_sweep_task",
         "schedule": 120.0,
     },
-    "inbound-sweep": {"task": "channels_app.tasks.inbound_sweep_task", "schedule": 60.0},
+    "inbound-sweep": {"task": "channels_app.tasks.inbound_sweep_task", "schedule": 30.0},
     "mailboxes-poll": {
         "task": "channels_app.email.imap_tasks.mailboxes_poll_task",
         "schedule": 60.0,
         "options": {"expires": 55},  # an unstarted poll is dropped; the next one is due anyway
     },
     # Cases a lost routing task left in "new" (ADR 0018).
-    "route-sweep": {"task": "cases.tasks.route_sweep_task", "schedule": 60.0},
+    "route-sweep": {"task": "cases.tasks.route_sweep_task", "schedule": 30.0},
     # Escalation ladders: one scan a minute; deadlines live in the database, not the broker.
     "sla-scan": {
         "task": "cases.tasks.sla_scan_task",
@@ -207,7 +215,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55},
     },
     # Notices (e-mail, SMS) that waited too long for their send task.
-    "outbound-sweep": {"task": "channels_app.notices.tasks.outbound_sweep_task", "schedule": 120.0},
+    "outbound-sweep": {"task": "channels_app.notices.tasks.outbound_sweep_task", "schedule": 30.0},
     "close-resolved-cases": {
         "task": "cases.tasks.close_resolved_cases_task",
         "schedule": crontab(minute="*/15"),
