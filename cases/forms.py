@@ -25,5 +25,10 @@ class TransitionForm(forms.Form):
 
 class NoteForm(forms.Form):
     text = forms.CharField(
-        label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=10000
+        label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=10000
+    )
+    public = forms.BooleanField(
+        label=_("Public: the resident may read it"),
+        required=False,
+        help_text=_("Leave unticked for an internal note, which the resident never sees."),
     )

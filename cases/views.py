@@ -129,8 +129,11 @@ def case_note(request: HttpRequest, reference: str) -> HttpResponse:
     if form.is_valid():
         try:
             case_services.case_add_note(
-                actor=Actor.staff(request.user), case_id=case.pk, text=form.cleaned_data["text"]
-            )  # type: ignore[arg-type]
+                actor=Actor.staff(request.user),  # type: ignore[arg-type]
+                case_id=case.pk,
+                text=form.cleaned_data["text"],
+                public=form.cleaned_data["public"],
+            )
             messages.success(request, _("Note added."))
         except ApplicationError as exc:
             messages.error(request, exc.message)

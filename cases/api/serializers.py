@@ -129,6 +129,10 @@ class MergeInput(TransitionInput):
 
 class NoteInput(serializers.Serializer):
     text = serializers.CharField(max_length=10000)
+    public = serializers.BooleanField(
+        default=False,
+        help_text=_("A public note may be read by the resident (e.g. Open311 status_notes)."),
+    )
 
 
 class AssignInput(serializers.Serializer):

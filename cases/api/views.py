@@ -147,7 +147,10 @@ class CaseNoteApi(APIView):
         data = s.NoteInput(data=request.data)
         data.is_valid(raise_exception=True)
         case_services.case_add_note(
-            actor=Actor.staff(request.user), case_id=case.pk, text=data.validated_data["text"]
+            actor=Actor.staff(request.user),
+            case_id=case.pk,
+            text=data.validated_data["text"],
+            public=data.validated_data["public"],
         )
         return Response(status=status.HTTP_201_CREATED)
 

@@ -314,15 +314,24 @@ def case_add_contact(*, actor: Actor, case_id: int, contact: ContactInput) -> Co
 
 
 @transaction.atomic
-def case_add_note(*, actor: Actor, case_id: int, text: str) -> None:
-    """An internal note on the timeline. Never shown to the resident."""
+def case_add_note(*, actor: Actor, case_id: int, text: str, public: bool = False) -> None:
+    """A note on the timeline. Internal by default; a ``public`` note is one the resident may
+    read (Open311 ``status_notes``, the resident's case page). Only staff write public notes."""
     case = case_lock(case_id=case_id, actor=actor)
     ensure_may_work_on(actor, case)
     if not text.strip():
         raise ApplicationError(
             _("A note cannot be empty."), fields={"text": [_("This field is required.")]}
         )
-    case_event_record(case=case, kind=EventKind.NOTE, actor=actor, reason=text.strip())
+    if public and not actor.is_staff:
+        raise PermissionDeniedError(_("Only staff can write public notes."))
+    case_event_record(
+        case=case,
+        kind=EventKind.NOTE,
+        actor=actor,
+        reason=text.strip(),
+        data={"public": True} if public else None,
+    )
 
 
 @transaction.atomic

@@ -383,3 +383,25 @@ def test_opening_hours_change_applies_to_the_next_batch(org: Org) -> None:
     # 8 business hours from Tuesday 09:00: Wednesday 09:00 with 08-16 days, 10:00 with 09-16.
     assert first.accept_due_at == datetime.datetime(2026, 3, 4, 9, 0, tzinfo=TZ)
     assert second.accept_due_at == datetime.datetime(2026, 3, 4, 10, 0, tzinfo=TZ)
+
+
+# --- Public notes (Open311 status_notes read them) ------------------------------------------------
+
+
+def test_a_note_is_internal_unless_marked_public_and_only_staff_write_public_notes(
+    org: Org,
+) -> None:
+    from cases.services.cases import case_add_note
+    from common.exceptions import PermissionDeniedError
+
+    case = new_case(org, category=org.bins)
+    case_add_note(actor=staff(org.agent), case_id=case.pk, text="Intern")
+    case_add_note(actor=staff(org.agent), case_id=case.pk, text="Vi tömmer på fredag", public=True)
+    with pytest.raises(PermissionDeniedError):
+        case_add_note(actor=Actor.resident(Channel.EMAIL), case_id=case.pk, text="Hej", public=True)
+
+    notes = CaseEvent.objects.filter(case=case, kind="note").order_by("pk")
+    assert [(n.reason, n.data) for n in notes] == [
+        ("Intern", {}),
+        ("Vi tömmer på fredag", {"public": True}),
+    ]
