@@ -12,7 +12,16 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from cases import identity, permissions
-from cases.models import Case, CaseEvent, Contact, EventKind, Resident, ResidentEmail, ResidentPhone
+from cases.models import (
+    Case,
+    CaseEvent,
+    Contact,
+    EventKind,
+    Notification,
+    Resident,
+    ResidentEmail,
+    ResidentPhone,
+)
 from common.exceptions import ApplicationError, NotFoundError
 
 
@@ -154,3 +163,17 @@ def resident_find(
         )
         .order_by("id")
     )
+
+
+def notifications_for(
+    *, user: User, unread_only: bool = False, limit: int = 100
+) -> list[Notification]:
+    """The user's own notifications, newest first, with their cases (one query)."""
+    qs = Notification.objects.filter(recipient=user).select_related("case")
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return list(qs.order_by("-created_at", "-id")[:limit])
+
+
+def notifications_unread_count(*, user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

@@ -5,6 +5,8 @@ from cases import views
 app_name = "cases"
 urlpatterns = [
     path("", views.case_list, name="list"),
+    # Before "<reference>/": "notifications" is never a case reference.
+    path("notifications/", views.notification_list, name="notifications"),
     path("<str:reference>/", views.case_detail, name="detail"),
     path("<str:reference>/note/", views.case_note, name="note"),
     path("<str:reference>/do/<slug:name>/", views.case_transition, name="transition"),

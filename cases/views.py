@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from cases import permissions, selectors
@@ -20,6 +21,7 @@ from cases.forms import NoteForm, TransitionForm
 from cases.models import CaseState, Department
 from cases.services import cases as case_services
 from cases.services.actors import Actor
+from cases.services.notifications import notifications_mark_read
 from cases.services.transitions import (
     TRANSITION_ACTIONS,
     TRANSITION_LABELS,
@@ -140,3 +142,22 @@ def case_note(request: HttpRequest, reference: str) -> HttpResponse:
     else:
         messages.error(request, _("A note cannot be empty."))
     return redirect("cases:detail", reference=reference)
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    """The signed-in member of staff's notifications (escalations); POST marks them read."""
+    if request.method == "POST":
+        ids = [int(v) for v in request.POST.getlist("id") if v.isdigit()]
+        changed = notifications_mark_read(
+            user=request.user,  # type: ignore[arg-type]
+            ids=None if request.POST.get("all") else ids,
+        )
+        messages.success(
+            request,
+            ngettext("%(n)d notification marked read.", "%(n)d notifications marked read.", changed)
+            % {"n": changed},
+        )
+        return redirect("cases:notifications")
+    items = selectors.notifications_for(user=request.user)  # type: ignore[arg-type]
+    return render(request, "cases/notifications.html", {"items": items})
