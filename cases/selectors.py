@@ -7,14 +7,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case as DbCase
+from django.db.models import Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, Least
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
-from accounts.models import User
+from accounts.models import Role, User
 from cases import identity, permissions
 from cases.models import (
     Case,
     CaseEvent,
+    CaseState,
     Contact,
     EventKind,
     Notification,
@@ -177,3 +181,140 @@ def notifications_for(
 
 def notifications_unread_count(*, user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+# --- Work queues (the agent workspace and the department desk) --------------------------------
+
+
+class Queue:
+    """The queues of the workspace. Contact-center staff work ``mine``, ``contact_center``,
+    ``triage``, ``waiting`` and ``deadline``; department staff their ``department`` desk,
+    ``mine``, ``waiting`` and ``deadline``."""
+
+    MINE = "mine"
+    CONTACT_CENTER = "contact_center"
+    TRIAGE = "triage"
+    DEPARTMENT = "department"
+    WAITING = "waiting"
+    DEADLINE = "deadline"
+
+    LABELS = {
+        MINE: _lazy("My cases"),
+        CONTACT_CENTER: _lazy("Contact center"),
+        TRIAGE: _lazy("Triage"),
+        DEPARTMENT: _lazy("Department"),
+        WAITING: _lazy("Waiting for resident"),
+        DEADLINE: _lazy("Close to or past deadline"),
+    }
+
+
+WORK_STATES = (CaseState.NEW, CaseState.OPEN, CaseState.FORWARDED, CaseState.ACCEPTED)
+
+
+def queues_for(user: User) -> list[str]:
+    """The queues this user works, in tab order."""
+    if permissions.is_contact_center_staff(user):
+        return [Queue.MINE, Queue.CONTACT_CENTER, Queue.TRIAGE, Queue.WAITING, Queue.DEADLINE]
+    if user.department_id is not None and user.role in (Role.HANDLER, Role.SUPERVISOR):
+        return [Queue.DEPARTMENT, Queue.MINE, Queue.WAITING, Queue.DEADLINE]
+    return []
+
+
+def _at_risk_before(now: datetime.datetime) -> datetime.datetime:
+    return now + datetime.timedelta(hours=settings.QUEUE_AT_RISK_HOURS)
+
+
+def queue_filter(*, user: User, name: str, now: datetime.datetime) -> Q:
+    """The condition of queue ``name`` (on top of what the user may see)."""
+    cc = user.in_contact_center or user.is_administrator
+    if name == Queue.MINE:
+        return Q(assignee_id=user.pk, state__in=(*WORK_STATES, CaseState.WAITING))
+    if name == Queue.CONTACT_CENTER:
+        return Q(
+            department__is_contact_center=True,
+            state__in=(CaseState.NEW, CaseState.OPEN),
+            triage=False,
+        )
+    if name == Queue.TRIAGE:
+        return Q(department__is_contact_center=True, state=CaseState.OPEN, triage=True)
+    if name == Queue.DEPARTMENT:
+        return Q(state__in=(CaseState.FORWARDED, CaseState.ACCEPTED))
+    if name == Queue.WAITING:
+        own = Q(department__is_contact_center=True) if cc else Q()
+        return own & Q(state=CaseState.WAITING)
+    if name == Queue.DEADLINE:
+        soon = _at_risk_before(now)
+        due = (
+            Q(state=CaseState.FORWARDED, accept_due_at__lte=soon)
+            | Q(state__in=WORK_STATES, resolve_due_at__lte=soon)
+            | Q(state__in=(CaseState.NEW, CaseState.OPEN), respond_due_at__lte=soon)
+        )
+        return due
+    raise NotFoundError(_("No such queue."))
+
+
+def queue_counts(*, user: User, now: datetime.datetime) -> dict[str, int]:
+    """The number of cases in each of the user's queues: one aggregate query."""
+    names = queues_for(user)
+    if not names:
+        return {}
+    base = Case.objects.visible_to(user).filter(state__in=(*WORK_STATES, CaseState.WAITING))
+    return base.aggregate(
+        **{name: Count("pk", filter=queue_filter(user=user, name=name, now=now)) for name in names}
+    )
+
+
+QUEUE_FILTERS = ("channel", "category", "department", "language")
+
+
+def queue_cases(
+    *, user: User, name: str, now: datetime.datetime, filters: dict[str, str] | None = None
+) -> QuerySet[Case]:
+    """The cases of queue ``name``, in working order: the deadline queue by the earliest
+    deadline, the others by priority and then oldest first (first in, first served)."""
+    if name not in queues_for(user):
+        raise NotFoundError(_("No such queue."))
+    qs = (
+        Case.objects.visible_to(user)
+        .filter(queue_filter(user=user, name=name, now=now))
+        .select_related("category", "department", "resident", "assignee")
+    )
+    f = filters or {}
+    if f.get("channel"):
+        qs = qs.filter(origin_channel=f["channel"])
+    if f.get("category"):
+        qs = qs.filter(category__code=f["category"])
+    if f.get("department"):
+        qs = qs.filter(department__code=f["department"])
+    if f.get("language"):
+        qs = qs.filter(language=f["language"])
+    if name == Queue.DEADLINE:
+        first_due = Least(
+            Coalesce("accept_due_at", "resolve_due_at", "respond_due_at"),
+            Coalesce("resolve_due_at", "accept_due_at", "respond_due_at"),
+            Coalesce("respond_due_at", "resolve_due_at", "accept_due_at"),
+        )
+        return qs.annotate(first_due=first_due).order_by("first_due", "pk")
+    urgency = priority_rank()
+    return qs.annotate(urgency=urgency).order_by("urgency", "created_at", "pk")
+
+
+def priority_rank() -> Any:
+    """urgent, high, normal, low as 0..3 for ORDER BY."""
+    return DbCase(
+        When(priority="urgent", then=Value(0)),
+        When(priority="high", then=Value(1)),
+        When(priority="normal", then=Value(2)),
+        default=Value(3),
+        output_field=IntegerField(),
+    )
+
+
+def queue_filter_categories() -> list[tuple[str, str]]:
+    """(code, name) of the categories valid today, for the queue filter."""
+    from django.utils import timezone
+
+    from cases.models import Category
+
+    rows = Category.objects.valid_on(timezone.localdate()).order_by("code")
+    return [(c.code, c.name) for c in rows]

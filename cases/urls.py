@@ -7,7 +7,9 @@ urlpatterns = [
     path("", views.case_list, name="list"),
     # Before "<reference>/": "notifications" is never a case reference.
     path("notifications/", views.notification_list, name="notifications"),
+    path("queue/", views.workspace, name="workspace"),
     path("<str:reference>/", views.case_detail, name="detail"),
     path("<str:reference>/note/", views.case_note, name="note"),
+    path("<str:reference>/take/", views.case_take, name="take"),
     path("<str:reference>/do/<slug:name>/", views.case_transition, name="transition"),
 ]

@@ -6,17 +6,22 @@ is a 404, exactly as in the API.
 
 from __future__ import annotations
 
+import datetime
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from cases import permissions, selectors
-from cases.choices import Channel
+from cases.choices import Channel, Language
 from cases.forms import NoteForm, TransitionForm
 from cases.models import CaseState, Department
 from cases.services import cases as case_services
@@ -161,3 +166,84 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         return redirect("cases:notifications")
     items = selectors.notifications_for(user=request.user)  # type: ignore[arg-type]
     return render(request, "cases/notifications.html", {"items": items})
+
+
+@login_required
+def workspace(request: HttpRequest) -> HttpResponse:
+    """The work queues: tabs with counts, filters, and the cases of the chosen queue.
+
+    The list refreshes itself with htmx (``?fragment=1`` returns only the list) and works
+    without JavaScript as a plain page.
+    """
+    user = request.user
+    names = selectors.queues_for(user)  # type: ignore[arg-type]
+    if not names:
+        raise Http404(_("You have no work queues."))
+    name = request.GET.get("queue") or names[0]
+    if name not in names:
+        raise Http404(_("No such queue."))
+    filters = {
+        key: request.GET.get(key, "").strip()
+        for key in selectors.QUEUE_FILTERS
+        if request.GET.get(key, "").strip()
+    }
+    now = timezone.now()
+    qs = selectors.queue_cases(user=user, name=name, now=now, filters=filters)  # type: ignore[arg-type]
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    soon = now + datetime.timedelta(hours=settings.QUEUE_AT_RISK_HOURS)
+    for case in page:
+        case.due = _next_deadline(case)
+        case.overdue = case.due is not None and case.due < now
+        case.due_soon = case.due is not None and not case.overdue and case.due <= soon
+    context = {
+        "queue": name,
+        "page": page,
+        "filters": filters,
+        "now": now,
+        "query": urlencode({"queue": name, **filters}),
+    }
+    if request.GET.get("fragment"):
+        return render(request, "cases/_queue_list.html", context)
+    counts = selectors.queue_counts(user=user, now=now)  # type: ignore[arg-type]
+    context.update(
+        tabs=[(n, selectors.Queue.LABELS[n], counts.get(n, 0)) for n in names],
+        channels=Channel.choices,
+        case_languages=Language.choices,
+        categories=selectors.queue_filter_categories(),
+        departments=Department.objects.filter(active=True).order_by("code"),
+    )
+    return render(request, "cases/workspace.html", context)
+
+
+@login_required
+@require_POST
+def case_take(request: HttpRequest, reference: str) -> HttpResponse:
+    case = _get_case(request, reference)
+    try:
+        case_services.case_take(actor=Actor.staff(request.user), case_id=case.pk)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("You have taken case %(ref)s.") % {"ref": case.reference})
+    back = request.POST.get("next", "")
+    if back.startswith("/cases/queue/"):
+        return redirect(back)
+    return redirect("cases:detail", reference=reference)
+
+
+def _next_deadline(case):  # type: ignore[no-untyped-def]
+    """The deadline that matters now: accepting while forwarded, else answering (social
+    media) while at the contact center, else resolving."""
+    if case.state == CaseState.FORWARDED and case.accept_due_at:
+        return case.accept_due_at
+    if case.respond_due_at and case.state in (CaseState.NEW, CaseState.OPEN):
+        return case.respond_due_at
+    return case.resolve_due_at
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Staff with work queues start in them; others (communications) at the case list."""
+    if selectors.queues_for(request.user):  # type: ignore[arg-type]
+        return redirect("cases:workspace")
+    return redirect("cases:list")

@@ -430,3 +430,22 @@ def case_record_view(*, actor: Actor, case: Case) -> None:
     if case.category is None or not case.category.sensitive or not actor.is_staff:
         return
     case_event_record(case=case, kind=EventKind.VIEWED, actor=actor)
+
+
+@transaction.atomic
+def case_take(*, actor: Actor, case_id: int) -> Case:
+    """Take a case from a queue (one key press in the workspace): the actor becomes assignee.
+
+    A ``new`` case at the contact center is opened first; a ``forwarded`` case is accepted by
+    the department (which makes the actor assignee). Taking a case one already has changes
+    nothing; a case someone else has is taken over, and the event says from whom.
+    """
+    from cases.services.transitions import case_accept, case_open
+
+    case = case_lock(case_id=case_id, actor=actor)
+    ensure_may_work_on(actor, case)
+    if case.state == CaseState.NEW and case.department.is_contact_center:
+        case_open(actor=actor, case_id=case_id)
+    elif case.state == CaseState.FORWARDED and not case.department.is_contact_center:
+        return case_accept(actor=actor, case_id=case_id)
+    return case_assign(actor=actor, case_id=case_id, assignee=actor.user)

@@ -230,6 +230,8 @@ MUNICIPALITY_COUNTRY = env.str("MUNICIPALITY_COUNTRY", default="SE")
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default=MUNICIPALITY_COUNTRY)
 # A resolved case that the resident does not react to is closed after this many days.
 CASE_AUTO_CLOSE_DAYS = env.int("CASE_AUTO_CLOSE_DAYS", default=14)
+# The workspace's "close to or past deadline" queue: cases due within this many hours.
+QUEUE_AT_RISK_HOURS = env.int("QUEUE_AT_RISK_HOURS", default=4)
 
 # --- Intake channels ------------------------------------------------------------------------
 # The public address of the site, for links in e-mails and receipts (no trailing slash).
