@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.models import Role, User
 from cases import identity, permissions
+from cases.choices import Channel, Direction
 from cases.models import (
     Case,
     CaseEvent,
@@ -26,7 +27,7 @@ from cases.models import (
     ResidentEmail,
     ResidentPhone,
 )
-from common.exceptions import ApplicationError, NotFoundError
+from common.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
 
 
 def case_list(*, user: User, filters: dict[str, Any] | None = None) -> QuerySet[Case]:
@@ -318,3 +319,113 @@ def queue_filter_categories() -> list[tuple[str, str]]:
 
     rows = Category.objects.valid_on(timezone.localdate()).order_by("code")
     return [(c.code, c.name) for c in rows]
+
+
+# --- The supervisor's view of the day ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SupervisorOverview:
+    by_channel: list[dict[str, Any]]  # channel, one count per queue, total
+    overdue: int
+    at_risk: int
+    load: list[dict[str, Any]]  # username, name, active, overdue
+    fcr_today: list[dict[str, Any]]  # channel, inbound, resolved, rate (0-100 or None)
+    fcr_today_total: dict[str, Any]
+    oldest_waiting: Case | None
+
+
+def supervisor_overview(*, user: User, now: datetime.datetime) -> SupervisorOverview:
+    """What a supervisor watches during the day, for the cases they may see (the contact
+    center's supervisor: all; a department's: their units). Six queries."""
+    from django.utils import timezone
+
+    if user.role != Role.SUPERVISOR and not user.is_administrator:
+        raise PermissionDeniedError(_("Only supervisors see the overview."))
+    names = queues_for(user)
+    active = Case.objects.visible_to(user).filter(state__in=(*WORK_STATES, CaseState.WAITING))
+    rows = (
+        active.values("origin_channel")
+        .annotate(
+            total=Count("pk"),
+            **{
+                name: Count("pk", filter=queue_filter(user=user, name=name, now=now))
+                for name in names
+                if name != Queue.MINE
+            },
+        )
+        .order_by("origin_channel")
+    )
+    labels = dict(Channel.choices)
+    by_channel = [{**row, "label": labels.get(row["origin_channel"], "")} for row in rows]
+    due = Coalesce("accept_due_at", "resolve_due_at")
+    risk = active.exclude(state=CaseState.WAITING).annotate(due=due).aggregate(
+        overdue=Count("pk", filter=Q(due__lt=now)),
+        at_risk=Count("pk", filter=Q(due__gte=now, due__lte=_at_risk_before(now))),
+    )
+    load_rows = (
+        active.filter(assignee__isnull=False)
+        .values("assignee__username", "assignee__first_name", "assignee__last_name")
+        .annotate(
+            active=Count("pk"),
+            overdue=Count("pk", filter=Q(resolve_due_at__lt=now) & ~Q(state=CaseState.WAITING)),
+        )
+        .order_by("-active", "assignee__username")
+    )
+    load = [
+        {
+            "username": r["assignee__username"],
+            "name": f"{r['assignee__first_name']} {r['assignee__last_name']}".strip(),
+            "active": r["active"],
+            "overdue": r["overdue"],
+        }
+        for r in load_rows
+    ]
+    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    contacts = Contact.objects.filter(
+        direction=Direction.INBOUND, occurred_at__gte=start, occurred_at__lte=now
+    )
+    rule = permissions.case_visibility_filter(user)
+    if rule is not None:
+        contacts = contacts.filter(case__in=Case.objects.filter(rule))
+    fcr_rows = (
+        contacts.values("channel")
+        .annotate(inbound=Count("pk"), resolved=Count("pk", filter=Q(resolved_at_first_contact=True)))
+        .order_by("channel")
+    )
+    fcr = [
+        {
+            "channel": r["channel"],
+            "label": labels.get(r["channel"], ""),
+            "inbound": r["inbound"],
+            "resolved": r["resolved"],
+            "rate": round(100 * r["resolved"] / r["inbound"]) if r["inbound"] else None,
+        }
+        for r in fcr_rows
+    ]
+    inbound = sum(r["inbound"] for r in fcr)
+    resolved = sum(r["resolved"] for r in fcr)
+    waiting_states = (
+        (CaseState.NEW, CaseState.OPEN)
+        if permissions.is_contact_center_staff(user)
+        else (CaseState.FORWARDED,)
+    )
+    oldest = (
+        active.filter(state__in=waiting_states, assignee__isnull=True)
+        .select_related("category", "department")
+        .order_by("created_at", "pk")
+        .first()
+    )
+    return SupervisorOverview(
+        by_channel=by_channel,
+        overdue=risk["overdue"],
+        at_risk=risk["at_risk"],
+        load=load,
+        fcr_today=fcr,
+        fcr_today_total={
+            "inbound": inbound,
+            "resolved": resolved,
+            "rate": round(100 * resolved / inbound) if inbound else None,
+        },
+        oldest_waiting=oldest,
+    )

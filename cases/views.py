@@ -35,7 +35,7 @@ from cases.services.transitions import (
 from cases.services.transitions import (
     case_transition as run_transition,
 )
-from common.exceptions import ApplicationError, NotFoundError
+from common.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
 
 
 def _get_case(request: HttpRequest, reference: str):  # type: ignore[no-untyped-def]
@@ -247,3 +247,19 @@ def home(request: HttpRequest) -> HttpResponse:
     if selectors.queues_for(request.user):  # type: ignore[arg-type]
         return redirect("cases:workspace")
     return redirect("cases:list")
+
+
+@login_required
+def supervisor(request: HttpRequest) -> HttpResponse:
+    """The day as it happens, for supervisors; refreshes itself (htmx, ``?fragment=1``)."""
+    try:
+        overview = selectors.supervisor_overview(user=request.user, now=timezone.now())  # type: ignore[arg-type]
+    except PermissionDeniedError:
+        raise Http404(_("Only supervisors see the overview.")) from None
+    template = "cases/_supervisor.html" if request.GET.get("fragment") else "cases/supervisor.html"
+    columns = [
+        (name, selectors.Queue.LABELS[name])
+        for name in selectors.queues_for(request.user)  # type: ignore[arg-type]
+        if name != selectors.Queue.MINE
+    ]
+    return render(request, template, {"o": overview, "columns": columns})

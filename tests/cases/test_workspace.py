@@ -229,3 +229,58 @@ def test_the_queue_page_query_count_does_not_grow_with_the_rows(
         response = client.get("/cases/queue/?queue=contact_center")
     assert response.status_code == 200
     assert response.content.decode().count("data-ref=") == 25
+
+
+# --- The supervisor's view ----------------------------------------------------------------------
+
+
+def test_the_supervisor_sees_the_day_in_figures(org: Org, world: dict[str, Case]) -> None:
+    from cases.selectors import supervisor_overview
+    from cases.services.transitions import case_resolve_at_first_contact
+
+    with time_machine.travel(TUESDAY_9 + datetime.timedelta(minutes=1), tick=False):
+        quick = org.new_case(subject="Snabb fråga")
+        case_resolve_at_first_contact(actor=staff(org.agent), case_id=quick.pk)
+    # Wednesday 08:30: the forwarded case must be accepted by 09:00 (at risk, not overdue).
+    at = datetime.datetime(2026, 3, 4, 8, 30, tzinfo=TUESDAY_9.tzinfo)
+
+    o = supervisor_overview(user=org.cc_supervisor, now=at)
+
+    phone = next(r for r in o.by_channel if r["origin_channel"] == "phone")
+    assert (phone["contact_center"], phone["triage"], phone["waiting"], phone["total"]) == (
+        3,
+        0,
+        1,
+        5,
+    )
+    assert [r["origin_channel"] for r in o.by_channel] == ["email", "phone"]
+    assert (o.overdue, o.at_risk) == (0, 1)
+    assert o.load == [{"username": "agent", "name": "", "active": 1, "overdue": 0}]
+    assert o.oldest_waiting is not None and o.oldest_waiting.pk == world["new"].pk
+    # today (Wednesday) nothing came in yet; Tuesday's contacts belong to yesterday
+    assert o.fcr_today == [] and o.fcr_today_total["rate"] is None
+
+    tuesday = supervisor_overview(
+        user=org.cc_supervisor, now=TUESDAY_9 + datetime.timedelta(hours=1)
+    )
+    assert tuesday.fcr_today_total == {"inbound": 7, "resolved": 1, "rate": 14}
+
+
+def test_a_department_supervisor_sees_only_the_department(org: Org, world: dict[str, Case]) -> None:
+    from cases.selectors import supervisor_overview
+
+    o = supervisor_overview(user=org.waste_supervisor, now=TUESDAY_9 + datetime.timedelta(hours=1))
+
+    assert [(r["origin_channel"], r["department"], r["total"]) for r in o.by_channel] == [
+        ("phone", 1, 1)
+    ]
+    assert o.oldest_waiting is not None and o.oldest_waiting.pk == world["forwarded"].pk
+    assert o.fcr_today_total == {"inbound": 1, "resolved": 0, "rate": 0}
+
+
+def test_the_supervisor_page_is_for_supervisors_only(org: Org, world: dict[str, Case]) -> None:
+    page = login(org.cc_supervisor).get("/cases/supervisor/")
+    assert page.status_code == 200
+    assert 'data-figure="oldest"' in page.content.decode()
+    assert login(org.agent).get("/cases/supervisor/").status_code == 404
+    assert login(org.waste_handler).get("/cases/supervisor/").status_code == 404
