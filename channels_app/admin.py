@@ -3,8 +3,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from cases.choices import Channel
 from channels_app.intake import inbound_requeue
-from channels_app.models import InboundAttachment, InboundMessage
+from channels_app.models import (
+    InboundAttachment,
+    InboundMessage,
+    OutboundMessage,
+    OutboundStatus,
+)
 from channels_app.open311 import admin as open311_admin  # noqa: F401  (registers Open311ClientAdmin)
 
 
@@ -51,3 +57,57 @@ class InboundMessageAdmin(admin.ModelAdmin):
     def reprocess(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
         n = inbound_requeue(message_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, _("%(n)d item(s) queued again.") % {"n": n}, messages.SUCCESS)
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(admin.ModelAdmin):
+    """What we sent or still have to send: receipts, replies, notices (e-mail, SMS, letters,
+    calls), with their delivery status. Read-only: statuses change through sending, Twilio's
+    callbacks and the office's letter and call lists; the action only hands pending e-mail and
+    SMS to the send task again."""
+
+    list_display = (
+        "created_at",
+        "channel",
+        "kind",
+        "to",
+        "status",
+        "attempts",
+        "recipient_role",
+        "because_exempt",
+        "case",
+        "error",
+    )
+    list_filter = ("status", "channel", "kind", "recipient_role", "because_exempt")
+    search_fields = ("=to", "=provider_id", "=message_id", "=case__reference")
+    list_select_related = ("case",)
+    readonly_fields = [f.name for f in OutboundMessage._meta.fields]
+    raw_id_fields = ("case", "resident", "contact", "handled_by")
+    date_hierarchy = "created_at"
+    actions = ["send_again"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(
+        description=_("Send selected pending e-mails and SMS now"), permissions=["change"]
+    )
+    def send_again(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
+        from channels_app.notices.tasks import outbound_send_task
+
+        ids = list(
+            queryset.filter(
+                status=OutboundStatus.PENDING, channel__in=(Channel.EMAIL, Channel.SMS)
+            ).values_list("pk", flat=True)
+        )
+        for pk in ids:
+            outbound_send_task.delay(pk)
+        self.message_user(
+            request,
+            _("%(n)d message(s) handed to the send task.") % {"n": len(ids)},
+            messages.SUCCESS,
+        )

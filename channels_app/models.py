@@ -8,6 +8,7 @@ reason, never dropped.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -155,12 +156,22 @@ class OutboundStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class RecipientRole(models.TextChoices):
+    RESIDENT = "resident", _("Resident")
+    REPRESENTATIVE = "representative", _("Representative (copy)")
+
+
 class OutboundMessage(models.Model):
     """A message we send (receipt, reply, notice): a row with a status, written in the same
     transaction as what caused it; a task sends it, a sweep resends what waits too long.
 
     ``message_id`` is our RFC 5322 Message-ID for e-mail: replies that reference it thread onto
-    ``case``, and mail that carries one of ours back is a loop.
+    ``case``, and mail that carries one of ours back is a loop. ``provider_id`` is the SMS
+    provider's id (Twilio's MessageSid): its delivery callbacks find the row by it.
+
+    Letters and phone calls are rows too (``channel`` letter or phone): the office prints the
+    letter or makes the call and marks it done (``handled_by``); ``because_exempt`` says the
+    resident got it that way because of a digital exemption (the yearly report counts these).
     """
 
     channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
@@ -197,6 +208,38 @@ class OutboundMessage(models.Model):
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    provider_id = models.CharField(
+        _("provider id"), max_length=64, blank=True, db_index=True, help_text=_("Twilio MessageSid")
+    )
+    provider_status = models.CharField(_("provider status"), max_length=20, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    contact = models.ForeignKey(
+        "cases.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recipient_role = models.CharField(
+        _("recipient"), max_length=16, choices=RecipientRole.choices, blank=True
+    )
+    because_exempt = models.BooleanField(
+        _("because of a digital exemption"),
+        default=False,
+        help_text=_(
+            "Sent by letter or phone because the resident is exempt from digital channels."
+        ),
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handled by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("outbound message")

@@ -197,10 +197,6 @@ CELERY_IMPORTS = [
     "channels_app.notices.tasks",
 ]
 CELERY_BEAT_SCHEDULE = {
-    "email-outbound-sweep": {
-        "task": "channels_app.email.tasks.email_outbound_sweep_task",
-        "schedule": 120.0,
-    },
     "inbound-sweep": {"task": "channels_app.tasks.inbound_sweep_task", "schedule": 30.0},
     "mailboxes-poll": {
         "task": "channels_app.email.imap_tasks.mailboxes_poll_task",
@@ -215,7 +211,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
-    # Notices (e-mail, SMS) that waited too long for their send task.
+    # Outbound e-mail and SMS (receipts, replies, notices) that waited too long for their task.
     "outbound-sweep": {"task": "channels_app.notices.tasks.outbound_sweep_task", "schedule": 30.0},
     "close-resolved-cases": {
         "task": "cases.tasks.close_resolved_cases_task",
@@ -251,6 +247,9 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 # The sender: a phone number in E.164 or a Messaging Service SID (MG...).
 TWILIO_FROM = env.str("TWILIO_FROM", default="")
+# Dotted path of a twilio.http.HttpClient subclass (tests replay recorded answers; empty: the
+# library's own client, which talks to Twilio's cloud).
+TWILIO_HTTP_CLIENT = ""
 
 # --- E-mail -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(

@@ -34,7 +34,8 @@ def test_a_contact_center_supervisor_sees_the_quarantine(
         item(n)
     item(99, status=InboundStatus.PROCESSED)
     client = as_user(org.cc_supervisor)
-    with django_assert_max_num_queries(5):  # session, user, department, count, page
+    # session, user, department, count, page, the unread-notifications badge
+    with django_assert_max_num_queries(6):
         response = client.get("/intake/quarantine/")
     html = response.content.decode()
     assert response.status_code == 200

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from channels_app.sms import views
+
+urlpatterns = [
+    path("status/", views.sms_status, name="sms-status"),
+]
