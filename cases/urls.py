@@ -8,6 +8,7 @@ urlpatterns = [
     # Before "<reference>/": "notifications" is never a case reference.
     path("notifications/", views.notification_list, name="notifications"),
     path("queue/", views.workspace, name="workspace"),
+    path("log/", views.contact_log_view, name="log"),
     path("supervisor/", views.supervisor, name="supervisor"),
     path("<str:reference>/", views.case_detail, name="detail"),
     path("<str:reference>/note/", views.case_note, name="note"),

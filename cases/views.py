@@ -22,10 +22,11 @@ from django.views.decorators.http import require_POST
 
 from cases import permissions, selectors
 from cases.choices import Channel, Language
-from cases.forms import NoteForm, TransitionForm
+from cases.forms import ContactLogForm, NoteForm, TransitionForm
 from cases.models import CaseState, Department
 from cases.services import cases as case_services
 from cases.services.actors import Actor
+from cases.services.contact_log import ContactLogInput, contact_log
 from cases.services.notifications import notifications_mark_read
 from cases.services.transitions import (
     TRANSITION_ACTIONS,
@@ -263,3 +264,51 @@ def supervisor(request: HttpRequest) -> HttpResponse:
         if name != selectors.Queue.MINE
     ]
     return render(request, template, {"o": overview, "columns": columns})
+
+
+@login_required
+def contact_log_view(request: HttpRequest) -> HttpResponse:
+    """Log a phone call, a visit or a letter in one form; one save."""
+    if not permissions.is_contact_center_staff(request.user):  # type: ignore[arg-type]
+        raise Http404(_("Only the contact center logs contacts."))
+    form = ContactLogForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        data = ContactLogInput(
+            channel=d["channel"],
+            subject=d["subject"] or "",
+            description=d["description"] or "",
+            category=d["category"],
+            nature=d["nature"],
+            failure_demand=d["failure_demand"],
+            resolved_at_first_contact=d["resolved_at_first_contact"],
+            duration_seconds=d["duration_minutes"] * 60
+            if d["duration_minutes"] is not None
+            else None,
+            summary=d["summary"] or "",
+            name=d["name"] or "",
+            phone=d["phone"] or "",
+            email=d["email"] or "",
+            personal_id=d["personal_id"] or "",
+            case_reference=d["case_reference"] or "",
+        )
+        try:
+            case, _contact = contact_log(
+                actor=Actor.staff(request.user),  # type: ignore[arg-type]
+                data=data,
+                scan=d["scan"],
+            )
+        except NotFoundError as exc:
+            form.add_error("case_reference" if data.case_reference else None, exc.message)
+        except ApplicationError as exc:
+            for field, errors in (exc.fields or {}).items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+            if not exc.fields:
+                form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request, _("Contact logged on case %(ref)s.") % {"ref": case.reference}
+            )
+            return redirect("cases:detail", reference=case.reference)
+    return render(request, "cases/log.html", {"form": form}, status=400 if form.errors else 200)

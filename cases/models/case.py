@@ -322,6 +322,12 @@ class Contact(models.Model):
     )
     resolved_at_first_contact = models.BooleanField(_("resolved at first contact"), default=False)
     summary = models.TextField(_("summary"), blank=True)
+    scan = models.FileField(
+        _("scanned letter"),
+        upload_to="letters/%Y/%m/",
+        blank=True,
+        help_text=_("A letter's scan (PDF, JPEG, PNG or TIFF), checked by its content."),
+    )
     created_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
     class Meta:
