@@ -18,6 +18,9 @@ How far a poll got is remembered per mailbox as ``(uidvalidity, last_uid)``:
 * two pollers running at once (a slow poll overlapping the next beat, a manual
   ``poll_mailboxes`` beside the worker) may both fetch a message; the inbound key keeps it one
   row, and ``last_uid`` only moves forward. No lock is needed, only wasted fetches.
+* a mailbox that already holds old mail is started with ``mailbox_start_from_now``
+  (``poll_mailboxes --start-from-now``): it records the UIDVALIDITY and the highest UID without
+  fetching anything, so the first poll does not turn years of mail into cases.
 
 The IMAP password is never stored: ``Mailbox.imap_password_env`` names the environment
 variable that holds it.
@@ -118,6 +121,63 @@ def mailbox_poll(*, mailbox_id: int, limit: int = MAX_MESSAGES_PER_POLL) -> Poll
         _logout(conn)
 
 
+@dataclass(frozen=True)
+class StartFromNow:
+    """What ``mailbox_start_from_now`` recorded: the folder's UIDVALIDITY, the UID the next
+    poll continues after, how many messages are in the folder (none of them imported), and
+    where the mailbox stood before (``None``: never polled)."""
+
+    uidvalidity: int
+    last_uid: int
+    existing: int
+    previous_uidvalidity: int | None
+    previous_last_uid: int
+
+
+def mailbox_start_from_now(*, mailbox_id: int) -> StartFromNow:
+    """Make the next poll fetch only mail that arrives from now on, importing nothing.
+
+    Without this, the first poll of a mailbox that already holds years of mail would make every
+    old message a case (and acknowledge each one). This reads the folder's UIDVALIDITY and its
+    highest UID (read-only, like a poll) and records both, so the poll continues after it.
+    ``last_uid`` never moves back for the same UIDVALIDITY: a poll that ran meanwhile keeps
+    its progress. Raises ``MailboxPollError`` like a poll.
+    """
+    mailbox = Mailbox.objects.get(pk=mailbox_id)
+    if not mailbox.imap_host:
+        raise MailboxPollError(f"Mailbox {mailbox.name!r} has no IMAP host.")
+    password = _password(mailbox)
+    conn = _connect(mailbox)
+    try:
+        _login(conn, mailbox, password)
+        _examine(conn, mailbox)
+        uidvalidity = _uidvalidity(conn, mailbox)
+        typ, data = conn.uid("SEARCH", "ALL")
+        if typ != "OK":
+            raise MailboxPollError(f"Mailbox {mailbox.name!r}: UID SEARCH failed: {_text(data)}")
+    except (imaplib.IMAP4.error, OSError) as exc:
+        raise MailboxPollError(
+            f"Mailbox {mailbox.name!r}: IMAP error at {_where(mailbox)}: {_text(exc)}"
+        ) from exc
+    finally:
+        _logout(conn)
+    uids = [int(token) for token in b" ".join(d for d in data if d).split()]
+    highest = max(uids, default=0)
+    with transaction.atomic():
+        current = Mailbox.objects.select_for_update().get(pk=mailbox.pk)
+        last_uid = highest
+        if current.uidvalidity == uidvalidity:
+            last_uid = max(current.last_uid, highest)
+        Mailbox.objects.filter(pk=mailbox.pk).update(uidvalidity=uidvalidity, last_uid=last_uid)
+    return StartFromNow(
+        uidvalidity=uidvalidity,
+        last_uid=last_uid,
+        existing=len(uids),
+        previous_uidvalidity=current.uidvalidity,
+        previous_last_uid=current.last_uid,
+    )
+
+
 def mailboxes_poll(*, names: Iterable[str] | None = None) -> list[MailboxOutcome]:
     """Poll every active mailbox with an IMAP host (or only those named), one after another.
 
@@ -141,7 +201,7 @@ def mailboxes_poll(*, names: Iterable[str] | None = None) -> list[MailboxOutcome
     return outcomes
 
 
-def _poll(conn: imaplib.IMAP4, mailbox: Mailbox, *, limit: int) -> PollResult:
+def _examine(conn: imaplib.IMAP4, mailbox: Mailbox) -> None:
     # EXAMINE (readonly): the poll can change nothing in the folder, not even \Recent.
     typ, data = conn.select(imap_quote(mailbox.imap_folder), readonly=True)
     if typ != "OK":
@@ -149,6 +209,10 @@ def _poll(conn: imaplib.IMAP4, mailbox: Mailbox, *, limit: int) -> PollResult:
             f"Mailbox {mailbox.name!r}: folder {mailbox.imap_folder!r} cannot be opened at "
             f"{_where(mailbox)}: {_text(data)}"
         )
+
+
+def _poll(conn: imaplib.IMAP4, mailbox: Mailbox, *, limit: int) -> PollResult:
+    _examine(conn, mailbox)
     uidvalidity = _uidvalidity(conn, mailbox)
     last_uid, reset = _sync_uidvalidity(mailbox, uidvalidity)
 

@@ -154,9 +154,28 @@ def _raw_headers(msg: Message) -> dict[str, list[str]]:
 
 
 # --- HTML ------------------------------------------------------------------------------------
+# nh3's URL schemes plus cid: (an inline image of the mail itself, RFC 2392). data: stays out.
+_URL_SCHEMES = frozenset(nh3.ALLOWED_URL_SCHEMES) | {"cid"}
+
+
+def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """An image may only show a part of the mail itself (``cid:``). A remote source (http,
+    https, protocol-relative, relative) is dropped: loading it when an agent opens the mail
+    would tell the sender that, when and from where it was read (a tracking pixel)."""
+    if tag == "img" and attribute in ("src", "srcset"):
+        return value if value.strip().lower().startswith("cid:") else None
+    return value
+
+
 def sanitise_html(markup: str) -> str:
-    """nh3 (ammonia) with its defaults: no script, style, event handlers or javascript: URLs."""
-    return nh3.clean(markup, link_rel="noopener noreferrer nofollow")
+    """nh3 (ammonia) with its defaults (no script, style, event handlers or javascript: URLs),
+    and no remote images. Idempotent: a page showing a stored mail may run it again."""
+    return nh3.clean(
+        markup,
+        link_rel="noopener noreferrer nofollow",
+        url_schemes=_URL_SCHEMES,
+        attribute_filter=_keep_attribute,
+    )
 
 
 class _TextExtractor(HTMLParser):

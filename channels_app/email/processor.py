@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
@@ -29,7 +30,7 @@ from django.utils.translation import gettext_lazy
 
 from cases import identity
 from cases.choices import Channel, Language
-from cases.models import Case, CaseState, Resident, ResidentEmail
+from cases.models import Case, CaseState, PowerOfAttorney, Resident, ResidentEmail
 from cases.services.actors import Actor
 from cases.services.cases import (
     ContactInput,
@@ -39,11 +40,10 @@ from cases.services.cases import (
 )
 from cases.services.residents import resident_find_or_create_by_contact
 from cases.services.transitions import case_reopen
-from channels_app.email import loops
+from channels_app.email import authresults, loops
 from channels_app.email.outbound import auto_reply_window_start, email_queue_unless_auto_sent
 from channels_app.email.parse import MailParseError, MailPart, ParsedMail, parse_mail
 from channels_app.email.receipts import receipt_text
-from channels_app.email.sniff import sniff_content_type
 from channels_app.intake import IntakeResult, Quarantine
 from channels_app.models import (
     InboundAttachment,
@@ -52,6 +52,7 @@ from channels_app.models import (
     OutboundMessage,
     OutboundStatus,
 )
+from channels_app.sniff import sniff_content_type
 from common.caches import ttl_cached
 
 SUMMARY_CHARS = 500
@@ -133,39 +134,70 @@ def _our_outbound(ids: list[str]) -> OutboundMessage | None:
     )
 
 
-def _thread(mail: ParsedMail, sender: str) -> tuple[Case | None, str, str]:
-    """(case to add to, how it was found, a reference the sender may not use)."""
+@dataclass(frozen=True)
+class _Threading:
+    """Where a mail belongs: ``case`` (found ``how``), or a new case; ``duplicate_of`` is the
+    reference of a case the mail points at but may not be added to, ``unverified`` why our
+    mail server doubts the sender (then the new case says so)."""
+
+    case: Case | None = None
+    how: str = ""
+    duplicate_of: str = ""
+    unverified: str = ""
+
+
+def _thread(mail: ParsedMail, sender: str) -> _Threading:
     outbound = _our_outbound(mail.thread_ids)
     if outbound is not None and outbound.case is not None:
-        return _live_case(outbound.case), "In-Reply-To/References", ""
-    own = _own_earlier_mail(mail.thread_ids, sender)
-    if own is not None:
-        return _live_case(own), "In-Reply-To/References to the resident's earlier mail", ""
+        # Our Message-IDs are unguessable: only someone who received our mail has one, so the
+        # sender's address (forged or not) does not matter here.
+        return _Threading(_live_case(outbound.case), "In-Reply-To/References")
+    # The two ways below trust the From address, which is easy to forge: a mail our receiving
+    # server found forged (Authentication-Results, see authresults.py) does not thread by it.
+    unverified = authresults.sender_verification_failure(mail)
+    own = _earlier_mail_case(mail.thread_ids)
+    if own is not None and _is_party(own, sender):
+        if unverified:
+            return _Threading(duplicate_of=own.reference, unverified=unverified)
+        return _Threading(_live_case(own), "In-Reply-To/References to the resident's earlier mail")
     match = reference_pattern().search(mail.subject)
     if match is None:
-        return None, "", ""
+        return _Threading()
     reference = match.group(1).upper()
     case = Case.objects.filter(reference=reference).first()
     if case is None:
-        return None, "", ""
+        return _Threading()
     # The reference alone proves nothing (it is printed on every receipt and easy to guess):
-    # only the case's own resident threads by it; anybody else gets a case of their own.
-    if _is_residents_address(case, sender):
-        return _live_case(case), "case reference in the subject", ""
-    return None, "", reference
+    # only the case's parties thread by it; anybody else gets a case of their own.
+    if not _is_party(case, sender):
+        return _Threading(duplicate_of=reference)
+    if unverified:
+        return _Threading(duplicate_of=reference, unverified=unverified)
+    return _Threading(_live_case(case), "case reference in the subject")
 
 
-def _is_residents_address(case: Case, sender: str) -> bool:
+def _is_party(case: Case, sender: str) -> bool:
+    """Whether ``sender`` is an address of the case's resident, or of a representative with a
+    power of attorney from that resident valid today. One query."""
+    if case.resident_id is None:
+        return False
+    today = timezone.localdate()
+    representatives = (
+        PowerOfAttorney.objects.filter(resident_id=case.resident_id, valid_from__lte=today)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+        .values("representative_id")
+    )
     return (
-        case.resident_id is not None
-        and ResidentEmail.objects.filter(resident_id=case.resident_id, address=sender).exists()
+        ResidentEmail.objects.filter(address=sender)
+        .filter(Q(resident_id=case.resident_id) | Q(resident_id__in=representatives))
+        .exists()
     )
 
 
-def _own_earlier_mail(ids: list[str], sender: str) -> Case | None:
-    """The case of an earlier inbound mail this one answers ("forgot the attachment"), if the
-    sender is that case's resident. Message-IDs of *their* mail are not secret the way ours
-    are (everyone on Cc has them), hence the same address check as for references."""
+def _earlier_mail_case(ids: list[str]) -> Case | None:
+    """The case of an earlier inbound mail this one answers ("forgot the attachment").
+    Message-IDs of *their* mail are not secret the way ours are (everyone on Cc has them), so
+    the caller checks that the sender is a party of the case, as for references."""
     theirs = [mid[:255] for mid in ids if not loops.is_our_message_id(mid)][:20]
     if not theirs:
         return None
@@ -177,9 +209,7 @@ def _own_earlier_mail(ids: list[str], sender: str) -> Case | None:
         .order_by("-received_at")
         .first()
     )
-    if earlier is None or not _is_residents_address(earlier.case, sender):
-        return None
-    return earlier.case
+    return earlier.case if earlier is not None else None
 
 
 def _language(mail: ParsedMail) -> str:
@@ -196,6 +226,27 @@ def _occurred_at(message: InboundMessage) -> datetime.datetime | None:
 
 def _summary(mail: ParsedMail) -> str:
     return (mail.text or mail.subject or "")[:SUMMARY_CHARS]
+
+
+def _duplicate_note(threading: _Threading, sender: str) -> str:
+    values = {"ref": threading.duplicate_of, "sender": sender, "check": threading.unverified}
+    with translation.override(settings.LANGUAGE_CODE):  # stored text: the site's language
+        if threading.unverified:
+            return (
+                _(
+                    "Possible duplicate of %(ref)s: the mail says it is from %(sender)s, a "
+                    "party of that case, but our mail server could not verify the sender "
+                    "(%(check)s), so a new case was opened."
+                )
+                % values
+            )
+        return (
+            _(
+                "Possible duplicate of %(ref)s: the sender %(sender)s used its reference but "
+                "is not its resident, so a new case was opened."
+            )
+            % values
+        )
 
 
 # --- bounces -------------------------------------------------------------------------------
@@ -439,7 +490,8 @@ def process(message: InboundMessage) -> IntakeResult:
     contact_input = ContactInput(
         channel=Channel.EMAIL, occurred_at=_occurred_at(message), summary=_summary(mail)
     )
-    case, how, foreign_reference = _thread(mail, sender)
+    threading = _thread(mail, sender)
+    case, how = threading.case, threading.how
     notes: list[str] = []
     if case is not None and case.state == CaseState.SPAM:
         return IntakeResult(case=None, note=f"Reply to {case.reference}, which is marked as spam.")
@@ -470,15 +522,8 @@ def process(message: InboundMessage) -> IntakeResult:
             category=mailbox.default_category,
             language=_language(mail),
         )
-        if foreign_reference:
-            with translation.override(settings.LANGUAGE_CODE):
-                notes.append(
-                    _(
-                        "Possible duplicate of %(ref)s: the sender %(sender)s used its "
-                        "reference but is not its resident, so a new case was opened."
-                    )
-                    % {"ref": foreign_reference, "sender": sender}
-                )
+        if threading.duplicate_of:
+            notes.append(_duplicate_note(threading, sender))
         blocked = loops.receipt_block_reason(mail)
         if not blocked and not _queue_receipt(mail, case, sender):
             blocked = _window_reason(sender)

@@ -14,9 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
-import io
 import re
-import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -29,6 +27,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from cases.models import Category, CategoryField
+from channels_app.sniff import Refused, sniff
 
 Kind = CategoryField.Kind
 
@@ -44,53 +43,8 @@ _DATE_DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$")
 
 
 # --- Attachments -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FileType:
-    content_type: str
-    extension: str
-
-
-PDF = FileType("application/pdf", ".pdf")
-PNG = FileType("image/png", ".png")
-JPEG = FileType("image/jpeg", ".jpg")
-GIF = FileType("image/gif", ".gif")
-HEIC = FileType("image/heic", ".heic")
-HEIF = FileType("image/heif", ".heif")
-WEBP = FileType("image/webp", ".webp")
-DOCX = FileType("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx")
-XLSX = FileType("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx")
-ODT = FileType("application/vnd.oasis.opendocument.text", ".odt")
-ODS = FileType("application/vnd.oasis.opendocument.spreadsheet", ".ods")
-TEXT = FileType("text/plain", ".txt")
-
-# ISO base media "ftyp" brands of HEIC/HEIF still images (not video: mp4 has ftyp too).
-_HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"})
-_HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
-_EXECUTABLE_MAGIC = (
-    b"MZ",  # Windows PE / DOS
-    b"\x7fELF",
-    b"\xfe\xed\xfa\xce",  # Mach-O
-    b"\xfe\xed\xfa\xcf",
-    b"\xce\xfa\xed\xfe",
-    b"\xcf\xfa\xed\xfe",
-    b"\xca\xfe\xba\xbe",  # Mach-O universal / Java class
-    b"#!",  # scripts
-)
-_MARKUP_STARTS = ("<!doctype", "<html", "<head", "<body", "<svg", "<?xml", "<script", "<iframe")
-_OOXML_MAIN = {
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": DOCX,
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": XLSX,
-}
-_ODF = {ODT.content_type: ODT, ODS.content_type: ODS}
-_ZIP_ENTRY_READ_LIMIT = 256 * 1024  # we read two small entries, never decompress the rest
-
-
-class _Refused(Exception):
-    """Sniffing found something we do not accept; ``kind`` says what for the message."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
+# What a file is, and which types a form accepts, is decided by the one sniffer every channel
+# uses (channels_app/sniff.py).
 
 
 def _read_all(upload: UploadedFile) -> bytes:
@@ -98,64 +52,6 @@ def _read_all(upload: UploadedFile) -> bytes:
     data = upload.read()
     upload.seek(0)
     return data
-
-
-def _sniff_zip(data: bytes) -> FileType:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        names = set(archive.namelist())
-        if "mimetype" in names:
-            with archive.open("mimetype") as entry:
-                mimetype = entry.read(200).decode("ascii", "replace").strip()
-            if mimetype in _ODF:
-                return _ODF[mimetype]
-        if "[Content_Types].xml" in names:
-            with archive.open("[Content_Types].xml") as entry:
-                types = entry.read(_ZIP_ENTRY_READ_LIMIT).decode("utf-8", "replace")
-            for main, file_type in _OOXML_MAIN.items():
-                # The exact main part type: macro-enabled documents (docm, xlsm) differ.
-                if f'ContentType="{main}"' in types:
-                    return file_type
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError):
-        pass
-    raise _Refused("unknown")
-
-
-def sniff(data: bytes) -> FileType:
-    """The type of a file from its first bytes (and, for ZIP, its directory); raises _Refused."""
-    head = data[:64]
-    if head.startswith(b"%PDF-"):
-        return PDF
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return PNG
-    if head.startswith(b"\xff\xd8\xff"):
-        return JPEG
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return GIF
-    if head[4:8] == b"ftyp":
-        if head[8:12] in _HEIC_BRANDS:
-            return HEIC
-        if head[8:12] in _HEIF_BRANDS:
-            return HEIF
-        raise _Refused("unknown")
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return WEBP
-    if head.startswith(b"PK\x03\x04"):
-        return _sniff_zip(data)
-    if head.startswith(_EXECUTABLE_MAGIC):
-        raise _Refused("program")
-    if b"\x00" in data:
-        raise _Refused("unknown")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _Refused("unknown") from None
-    start = text.lstrip("\ufeff \t\r\n").lower()
-    if start.startswith(_MARKUP_STARTS) or any(
-        tag in start[:2048] for tag in ("<script", "<svg", "<html")
-    ):
-        raise _Refused("markup")
-    return TEXT
 
 
 def clean_filename(name: str) -> str:
@@ -211,7 +107,7 @@ def check_upload(upload: UploadedFile) -> CheckedFile | str:
         return _("“%(name)s” is empty.") % {"name": name}
     try:
         file_type = sniff(data)
-    except _Refused as refused:
+    except Refused as refused:
         if refused.kind == "program":
             return _("“%(name)s” is a program; programs cannot be sent.") % {"name": name}
         if refused.kind == "markup":

@@ -48,10 +48,20 @@ LANGUAGE_CODES = tuple(code for code, _name in LANGUAGES)
 HONEYPOT_KEEP_CHARS = 2000
 # Our token, or our token and a content digest (a changed re-post, see category_form).
 RECEIPT_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,100}$")
+# The form page's language buttons (see _switch_language) and the flag of a page with errors.
+SWITCH_LANG = "switch_lang"
+ERRORS_SHOWN = "errors_shown"
 
 
 def _language(request: HttpRequest) -> str:
-    asked = request.GET.get("lang") or request.POST.get("lang") or ""
+    # A language button on the form page posts the form with switch_lang: that choice wins
+    # over the page's own ?lang= (the form's action) and its hidden lang field.
+    switch = request.POST.get(SWITCH_LANG, "") if request.method == "POST" else ""
+    asked = (
+        switch
+        if switch in LANGUAGE_CODES
+        else (request.GET.get("lang") or request.POST.get("lang") or "")
+    )
     if asked in LANGUAGE_CODES:
         return asked
     current = (getattr(request, "LANGUAGE_CODE", "") or settings.LANGUAGE_CODE)[:2]
@@ -141,6 +151,8 @@ def category_form(request: HttpRequest, code: str, *, lang: str) -> HttpResponse
         # A post without our token (an old page, a script) is still accepted; it just cannot be
         # deduplicated.
         token = new_token()
+    if request.POST.get(SWITCH_LANG) in LANGUAGE_CODES:
+        return _switch_language(request, category, lang, token=token)
     if request.POST.get(HONEYPOT, "").strip():
         message, _created = services.submission_record(
             code=category.code, token=token, payload=_honeypot_payload(request, category, lang)
@@ -148,13 +160,7 @@ def category_form(request: HttpRequest, code: str, *, lang: str) -> HttpResponse
         return _to_receipt(category, message.external_id, lang)
 
     form = CommonForm(request.POST)
-    fields = list(category.fields.all())
-    values = {f.code: request.POST.getlist(EXTRA_PREFIX + f.code) for f in fields}
-    files = {
-        f.code: request.FILES.getlist(EXTRA_PREFIX + f.code)
-        for f in fields
-        if f.kind == CategoryField.Kind.ATTACHMENT
-    }
+    values, files = _posted_fields(request, category)
     cleaned, errors = validate_field_values(category, values, files)
     if not form.is_valid() or errors:
         return _render_form(
@@ -182,6 +188,50 @@ def category_form(request: HttpRequest, code: str, *, lang: str) -> HttpResponse
             files=accepted,
         )
     return _to_receipt(category, message.external_id, lang)
+
+
+def _posted_fields(
+    request: HttpRequest, category: Category
+) -> tuple[dict[str, list[str]], dict[str, list[Any]]]:
+    """The posted values and files of the category's extra fields, by field code."""
+    fields = list(category.fields.all())
+    values = {f.code: request.POST.getlist(EXTRA_PREFIX + f.code) for f in fields}
+    files = {
+        f.code: request.FILES.getlist(EXTRA_PREFIX + f.code)
+        for f in fields
+        if f.kind == CategoryField.Kind.ATTACHMENT
+    }
+    return values, files
+
+
+def _switch_language(
+    request: HttpRequest, category: Category, lang: str, *, token: str
+) -> HttpResponse:
+    """The resident pressed a language button on the form page: the same form again, in that
+    language, with everything they wrote. Nothing is sent or recorded.
+
+    The buttons belong to the form (a link would lose the text: the browser does not carry a
+    form's fields to another URL). If the page they left showed errors, this one shows them
+    too, now in a language they read; a form nobody has sent yet shows none. Files cannot be
+    put back into a file field, so a chosen file is asked for again, as after any error.
+    """
+    form = CommonForm(request.POST)
+    values, files = _posted_fields(request, category)
+    show_errors = request.POST.get(ERRORS_SHOWN) == "1"
+    errors: dict[str, list[str]] = {}
+    if show_errors:
+        _cleaned, errors = validate_field_values(category, values, files)
+    return _render_form(
+        request,
+        category,
+        lang,
+        token=token,
+        form=form,
+        values=values,
+        errors=errors,
+        files_given=any(files.values()),
+        show_errors=show_errors,
+    )
 
 
 def _client_ip(request: HttpRequest) -> str:
@@ -265,9 +315,10 @@ def _render_form(
     values: dict[str, list[str]] | None = None,
     errors: dict[str, list[str]] | None = None,
     files_given: bool = False,
+    show_errors: bool = True,
 ) -> HttpResponse:
     extra = extra_widgets(category, values or {}, errors or {}, files_given=files_given)
-    common = common_widgets(form)
+    common = common_widgets(form, show_errors=show_errors)
     summary = [
         {"href": f"#{w.first_id}", "label": w.label, "message": message}
         for w in [*extra, *common]
@@ -290,6 +341,8 @@ def _render_form(
             "honeypot": HONEYPOT,
             "action": f"{request.path}?lang={lang}",
             "has_files": any(w.kind == "attachment" for w in extra),
+            "switch_lang": SWITCH_LANG,
+            "errors_shown": ERRORS_SHOWN,
         },
     )
 

@@ -129,15 +129,17 @@ def extra_widgets(
     return out
 
 
-def common_widgets(form: CommonForm) -> list[Widget]:
-    """Description, name, e-mail, phone, postal address and how to be reached."""
+def common_widgets(form: CommonForm, *, show_errors: bool = True) -> list[Widget]:
+    """Description, name, e-mail, phone, postal address and how to be reached. A bound form
+    shows what was posted, and its errors unless ``show_errors`` is False (a language switch
+    on a form nobody has sent yet)."""
     data = form.data if form.is_bound else {}
 
     def value(name: str) -> str:
         return str(data.get(name, "")) if data else ""
 
     def errors(name: str) -> list[str]:
-        return list(form.errors.get(name, [])) if form.is_bound else []
+        return list(form.errors.get(name, [])) if form.is_bound and show_errors else []
 
     way = value("contact_preference")
     return [

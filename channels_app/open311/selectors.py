@@ -71,11 +71,13 @@ def open311_service_for_post(*, code: str) -> Category | None:
 def public_requests() -> QuerySet[Case]:
     """Every service request the public may see (only those posted over Open311: a case with an
     inbound record whose source starts with ``open311:``), with what its answer needs, in three
-    queries: the cases (joined with category and department, the Open311 check a subquery),
-    their inbound records (location as posted) and their public notes (``status_notes``).
+    queries: the cases (joined with category and the owning department, the Open311 check a
+    subquery), their inbound records (location as posted) and their public notes
+    (``status_notes``).
 
-    Notes have no "public" flag in the workspace yet: a note is public when its event data
-    says ``{"public": true}``; the workspace will get a control for it.
+    A note is public only when its event data says ``{"public": true}`` (``case_add_note(...,
+    public=True)``, staff only): internal notes, system notes and anything else stay out,
+    whatever else their data holds.
     """
     inbound = InboundMessage.objects.only("id", "case_id", "source", "payload").order_by("pk")
     notes = CaseEvent.objects.filter(kind=EventKind.NOTE, data__public=True).order_by(
@@ -90,12 +92,12 @@ def public_requests() -> QuerySet[Case]:
             category__isnull=False,
             category__sensitive=False,
         )
-        .select_related("category", "category__department")
+        .select_related("category", "department")
         .prefetch_related(
             Prefetch("inbound", queryset=inbound, to_attr="inbound_rows"),
             Prefetch(
                 "events",
-                queryset=notes.only("id", "case_id", "reason", "created_at"),
+                queryset=notes.only("id", "case_id", "reason", "data", "created_at"),
                 to_attr="public_notes",
             ),
         )
@@ -103,9 +105,26 @@ def public_requests() -> QuerySet[Case]:
     )
 
 
+def is_public_note(event: CaseEvent) -> bool:
+    """A note the public may read: its data says ``"public": true``, the JSON boolean. The
+    query's ``data__public=True`` narrows the rows, but on SQLite it also matches ``"true"``
+    and ``1``; this is the rule."""
+    return isinstance(event.data, dict) and event.data.get("public") is True
+
+
+def _with_public_notes(cases: list[Case]) -> list[Case]:
+    for case in cases:
+        case.public_notes = [n for n in case.public_notes if is_public_note(n)]  # type: ignore[attr-defined]
+    return cases
+
+
 def open311_request_list(*, filters: RequestFilters) -> list[Case]:
     """GET requests: newest first, at most 1,000. ``service_request_id`` overrides the other
     filters, as the spec says."""
+    return _with_public_notes(_request_list(filters))
+
+
+def _request_list(filters: RequestFilters) -> list[Case]:
     qs = public_requests()
     if filters.references:
         return list(qs.filter(reference__in=filters.references)[:MAX_RESULTS])
@@ -123,7 +142,8 @@ def open311_request_list(*, filters: RequestFilters) -> list[Case]:
 
 
 def open311_request_get(*, reference: str) -> Case | None:
-    return public_requests().filter(reference=reference).first()
+    case = public_requests().filter(reference=reference).first()
+    return _with_public_notes([case])[0] if case is not None else None
 
 
 def open311_token_get(*, token: str) -> InboundMessage | None:

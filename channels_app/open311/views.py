@@ -179,7 +179,9 @@ def _request_row(case: Case) -> dict[str, Any]:
         "service_code": category.code,
         # Only what was posted over Open311 (meant to be public); a web form's text is not.
         "description": "" if spam else posted.get("description", ""),
-        "agency_responsible": category.department.name,
+        # Whoever holds the case now (the contact center, or the unit it was forwarded to),
+        # not the category's usual owner: that is who the public can ask about it.
+        "agency_responsible": case.department.name,
         "service_notice": "",
         "requested_datetime": _when(case.created_at),
         "updated_datetime": _when(case.updated_at),

@@ -236,6 +236,10 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 MESSAGE_ID_DOMAIN = env.str("MESSAGE_ID_DOMAIN", default="contactcenter.invalid")
 INBOUND_ATTACHMENT_MAX_BYTES = env.int("INBOUND_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 INBOUND_MAX_ATTACHMENTS = env.int("INBOUND_MAX_ATTACHMENTS", default=10)
+# authserv-ids of our own receiving mail servers (e.g. mx.kommun.example): only their
+# Authentication-Results headers are believed; a DMARC/SPF failure there stops a sender's
+# address from threading onto a case. Empty: no sender verification is judged.
+EMAIL_TRUSTED_AUTHSERV_IDS = env.list("EMAIL_TRUSTED_AUTHSERV_IDS", default=[])
 # At most one automatic acknowledgement per sender within this many hours (RFC 3834).
 AUTO_REPLY_WINDOW_HOURS = env.int("AUTO_REPLY_WINDOW_HOURS", default=24)
 # E-service forms: submissions per client address and hour before a polite refusal.

@@ -2,9 +2,14 @@
 
     python manage.py poll_mailboxes                  # every active mailbox with an IMAP host
     python manage.py poll_mailboxes --mailbox rates  # only this one (repeatable)
+    python manage.py poll_mailboxes --mailbox rates --start-from-now
 
 The same work as the beat task ``mailboxes_poll_task``; running both at once records nothing
 twice (see ``channels_app.email.imap``). Exits non-zero when a mailbox failed.
+
+``--start-from-now`` imports nothing: it records the folder's UIDVALIDITY and highest UID, so
+that polls fetch only mail that arrives afterwards. Run it once before the first poll of a
+mailbox that already holds old mail, or every old message becomes a case (ADR 0014).
 """
 
 from __future__ import annotations
@@ -28,8 +33,24 @@ class Command(BaseCommand):
             metavar="NAME",
             help="poll only this mailbox (by name; may be given more than once)",
         )
+        parser.add_argument(
+            "--start-from-now",
+            action="store_true",
+            help=(
+                "import nothing: remember the folder's current UIDVALIDITY and highest UID, "
+                "so the next poll fetches only newer mail (needs --mailbox)"
+            ),
+        )
 
-    def handle(self, *args: Any, names: list[str] | None = None, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        names: list[str] | None = None,
+        start_from_now: bool = False,
+        **options: Any,
+    ) -> None:
+        if start_from_now and not names:
+            raise CommandError("--start-from-now needs --mailbox NAME (one or more).")
         if names:
             pollable = set(
                 Mailbox.objects.filter(name__in=names, active=True)
@@ -41,6 +62,9 @@ class Command(BaseCommand):
                 raise CommandError(
                     "No active mailbox with an IMAP host named: " + ", ".join(unknown)
                 )
+        if start_from_now:
+            self._start_from_now(names or [])
+            return
         outcomes = imap.mailboxes_poll(names=names)
         if not outcomes:
             self.stdout.write("No active mailbox with an IMAP host.")
@@ -63,3 +87,31 @@ class Command(BaseCommand):
             self.stdout.write(line)
         if failed:
             raise CommandError(f"{failed} of {len(outcomes)} mailboxes failed.")
+
+    def _start_from_now(self, names: list[str]) -> None:
+        failed = 0
+        for name in dict.fromkeys(names):
+            mailbox = Mailbox.objects.get(name=name)
+            try:
+                done = imap.mailbox_start_from_now(mailbox_id=mailbox.pk)
+            except imap.MailboxPollError as exc:
+                failed += 1
+                self.stderr.write(self.style.ERROR(f"{name}: FAILED: {exc}"))
+                continue
+            if done.previous_uidvalidity is None:
+                before = "never polled before"
+            elif done.previous_uidvalidity != done.uidvalidity:
+                before = (
+                    f"was UIDVALIDITY {done.previous_uidvalidity}, last UID "
+                    f"{done.previous_last_uid}"
+                )
+            else:
+                before = f"was last UID {done.previous_last_uid}"
+            self.stdout.write(
+                f"{name}: starting from now: UIDVALIDITY {done.uidvalidity}, last UID "
+                f"{done.last_uid} ({before}); {done.existing} message(s) in "
+                f"{mailbox.imap_folder!r} skipped, nothing imported. The next poll fetches "
+                "only newer mail."
+            )
+        if failed:
+            raise CommandError(f"{failed} of {len(set(names))} mailboxes failed.")

@@ -25,6 +25,7 @@ CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "email"
 SEED_REF = "KC-2019-000042"
 SEED_RECEIPT = "<seed-receipt-0001@contactcenter.invalid>"
 SEED_REPLY = "<seed-reply-0002@contactcenter.invalid>"
+TRUSTED_AUTHSERV_ID = "mx.kommun.example"
 
 
 @dataclass
@@ -39,6 +40,8 @@ class Seed:
 def mailbox(org: Org, settings) -> Mailbox:  # type: ignore[no-untyped-def]
     settings.MESSAGE_ID_DOMAIN = "contactcenter.invalid"
     settings.CASE_REFERENCE_PREFIX = "KC"
+    # Our receiving MX, whose Authentication-Results headers the processor trusts.
+    settings.EMAIL_TRUSTED_AUTHSERV_IDS = [TRUSTED_AUTHSERV_ID]
     return Mailbox.objects.create(
         name="kontakt", address="kontakt@kommun.example", default_category=org.bins
     )

@@ -101,11 +101,12 @@ def _check(
             case=case, kind=EventKind.NOTE, reason__contains=f"Possible duplicate of {SEED_REF}"
         ).exists()
         assert not Contact.objects.filter(case=seed.case, summary__contains="Falskgatan").exists()
-    if "html_must_not_contain" in expected:
+    if "html_must_not_contain" in expected or "html_must_contain" in expected:
         html = message.payload["email"]["html"]
-        for bad in expected["html_must_not_contain"]:
+        for bad in expected.get("html_must_not_contain", []):
             assert bad not in html
-        assert "<p>" in html
+        for good in expected.get("html_must_contain", []):
+            assert good in html
 
 
 def test_every_message_gives_the_outcome_in_the_manifest(seed: Seed, ingest: Ingest) -> None:

@@ -233,3 +233,80 @@ def test_the_command_says_what_it_did_per_mailbox(dovecot, folder, monkeypatch, 
 
     with pytest.raises(CommandError, match="named: nosuch"):
         call_command("poll_mailboxes", "--mailbox", "nosuch")
+
+
+# --- start from now: the first poll of a mailbox with history ---------------------------------
+def test_start_from_now_skips_the_history_and_the_next_poll_fetches_only_new_mail(
+    dovecot, folder, capsys
+):
+    # Given a mailbox whose folder already holds three old messages, never polled
+    for n in (1, 2, 3):
+        dovecot.deliver(mail(n), folder=folder)
+    mailbox = make_mailbox(dovecot, folder)
+
+    # When the operator starts it from now
+    call_command("poll_mailboxes", "--mailbox", "rates", "--start-from-now")
+
+    # Then nothing is imported, the folder's position is remembered, and the command says so
+    out = capsys.readouterr().out
+    uidvalidity = dovecot.uidvalidity(folder)
+    assert out.strip() == (
+        f"rates: starting from now: UIDVALIDITY {uidvalidity}, last UID 3 (never polled "
+        f"before); 3 message(s) in '{folder}' skipped, nothing imported. The next poll fetches "
+        "only newer mail."
+    )
+    assert InboundMessage.objects.count() == 0
+    mailbox.refresh_from_db()
+    assert (mailbox.uidvalidity, mailbox.last_uid) == (uidvalidity, 3)
+    # and the server's mail is untouched
+    assert all(b"\\Seen" not in flags for flags in dovecot.flags(folder).values())
+
+    # When new mail arrives and the mailbox is polled, only that mail is recorded
+    dovecot.deliver(mail(4), folder=folder)
+    assert imap.mailbox_poll(mailbox_id=mailbox.pk) == imap.PollResult(
+        fetched=1, recorded=1, duplicates=0
+    )
+    assert recorded(mailbox) == ["msg-4@resident.example"]
+
+
+def test_start_from_now_on_an_empty_folder_and_never_backwards(dovecot, folder, capsys):
+    mailbox = make_mailbox(dovecot, folder)
+    result = imap.mailbox_start_from_now(mailbox_id=mailbox.pk)
+    assert (result.last_uid, result.existing, result.previous_uidvalidity) == (0, 0, None)
+
+    # A poll that got further (its numbering the same) is not moved back
+    dovecot.deliver(mail(1), folder=folder)
+    dovecot.deliver(mail(2), folder=folder)
+    imap.mailbox_poll(mailbox_id=mailbox.pk)
+    mailbox.refresh_from_db()
+    assert mailbox.last_uid == 2
+    call_command("poll_mailboxes", "--mailbox", "rates", "--start-from-now")
+    assert "(was last UID 2)" in capsys.readouterr().out
+    mailbox.refresh_from_db()
+    assert mailbox.last_uid == 2
+
+
+def test_start_from_now_after_the_folder_was_recreated(dovecot, folder, capsys):
+    # Given a mailbox that remembers a UIDVALIDITY the server no longer has
+    mailbox = make_mailbox(dovecot, folder, uidvalidity=1, last_uid=99)
+    dovecot.deliver(mail(1), folder=folder)
+
+    call_command("poll_mailboxes", "--mailbox", "rates", "--start-from-now")
+
+    mailbox.refresh_from_db()
+    assert (mailbox.uidvalidity, mailbox.last_uid) == (dovecot.uidvalidity(folder), 1)
+    assert "(was UIDVALIDITY 1, last UID 99)" in capsys.readouterr().out
+    assert imap.mailbox_poll(mailbox_id=mailbox.pk).fetched == 0
+
+
+def test_start_from_now_needs_a_mailbox_and_reports_failures(dovecot, folder, monkeypatch):
+    with pytest.raises(CommandError, match="needs --mailbox"):
+        call_command("poll_mailboxes", "--start-from-now")
+    with pytest.raises(CommandError, match="named: nosuch"):
+        call_command("poll_mailboxes", "--mailbox", "nosuch", "--start-from-now")
+    monkeypatch.setenv("WRONG_IMAP_PASSWORD", "nope")
+    mailbox = make_mailbox(dovecot, folder, imap_password_env="WRONG_IMAP_PASSWORD")
+    with pytest.raises(CommandError, match="1 of 1 mailboxes failed"):
+        call_command("poll_mailboxes", "--mailbox", "rates", "--start-from-now")
+    mailbox.refresh_from_db()
+    assert (mailbox.uidvalidity, mailbox.last_uid) == (None, 0)

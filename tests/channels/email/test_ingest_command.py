@@ -25,6 +25,13 @@ def _run(name: str, mailbox: str = "kontakt") -> tuple[str, int]:
     return out.getvalue().strip(), 0
 
 
+def test_the_command_lives_with_poll_mailboxes_in_channels_app() -> None:
+    from django.core.management import get_commands
+
+    commands = get_commands()
+    assert commands["ingest_email"] == commands["poll_mailboxes"] == "channels_app"
+
+
 def test_it_prints_the_new_cases_reference_and_again_for_a_duplicate(seed: Seed) -> None:
     first, code = _run("01-outlook-windows1252-qp.eml")
     case = Case.objects.exclude(pk=seed.case.pk).get()

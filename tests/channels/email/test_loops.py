@@ -80,8 +80,28 @@ def test_auto_replies_are_recognised(headers: list[str], subject: str, is_auto: 
     assert bool(loops.auto_reply_reason(parse_mail(_mail(*headers, subject=subject)))) is is_auto
 
 
-def test_bounces_are_recognised_by_report_type_or_daemon_sender() -> None:
+def test_bounces_are_recognised_by_report_type_or_a_daemon_bounce_subject() -> None:
     report = b"From: x@y.se\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: text/plain\n\nfailed\n--b--\n"
     assert loops.is_bounce(parse_mail(report))
-    assert loops.is_bounce(parse_mail(_mail(sender="MAILER-DAEMON@mx.example")))
+    for subject in (
+        "failure notice",
+        "Undelivered Mail Returned to Sender",
+        "Delivery Status Notification (Failure)",
+        "Mail delivery failed: returning message to sender",
+        "Undeliverable: Fråga",
+        "Olevererbart: Fråga",
+    ):
+        daemon = _mail(sender="MAILER-DAEMON@mx.example", subject=subject)
+        assert loops.is_bounce(parse_mail(daemon)), subject
     assert not loops.is_bounce(parse_mail(_mail()))
+
+
+@pytest.mark.parametrize("sender", ["postmaster@grannby.example", "MAILER-DAEMON@mx.example"])
+def test_a_daemon_address_alone_does_not_make_a_bounce(sender: str) -> None:
+    # Given a person (or a digest) writing from postmaster@ or mailer-daemon@, without a DSN
+    mail = parse_mail(_mail(sender=sender, subject="Er post fastnar i vårt filter"))
+
+    # Then it is no bounce, and still never acknowledged automatically
+    assert not loops.is_bounce(mail)
+    assert loops.auto_reply_reason(mail) == ""
+    assert loops.receipt_block_reason(mail) == f"automatic sender {sender}"

@@ -8,7 +8,6 @@ import pytest
 
 from channels_app.email import parse
 from channels_app.email.parse import MailParseError, decode_bytes, external_id_for, parse_mail
-from channels_app.email.sniff import sniff_content_type
 from tests.channels.email.conftest import CORPUS
 
 
@@ -121,37 +120,3 @@ def test_thread_ids_list_in_reply_to_first_then_references_newest_first() -> Non
         b"From: a@b.se\nIn-Reply-To: <c@x>\nReferences: <a@x> <b@x>\n <c@x>\nSubject: s\n\nhi\n"
     )
     assert mail.thread_ids == ["c@x", "b@x", "a@x"]
-
-
-@pytest.mark.parametrize(
-    ("content", "declared", "filename", "expected"),
-    [
-        (b"%PDF-1.7 ...", "application/octet-stream", "x", "application/pdf"),
-        (b"\x89PNG\r\n\x1a\n....", "image/jpeg", "a.jpg", "image/png"),
-        (b"\xff\xd8\xff\xe0", "", "", "image/jpeg"),
-        (b"GIF89a....", "", "", "image/gif"),
-        (b"MZ\x90\x00", "image/jpeg", "bild.jpg", "application/x-msdownload"),
-        (b"just text", "text/plain", "a.txt", "text/plain"),
-        (b"\x00\x01\x02", "application/octet-stream", "report.csv", "text/csv"),
-        (b"\x00\x01\x02", "", "", "application/octet-stream"),
-    ],
-)
-def test_the_real_type_is_sniffed_from_the_content(
-    content: bytes, declared: str, filename: str, expected: str
-) -> None:
-    assert sniff_content_type(content, declared=declared, filename=filename) == expected
-
-
-def test_office_documents_are_told_from_plain_zip_archives() -> None:
-    import io
-    import zipfile
-
-    def make(name: str) -> bytes:
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w") as z:
-            z.writestr(name, "x")
-        return buf.getvalue()
-
-    assert sniff_content_type(make("xl/workbook.xml")).endswith("spreadsheetml.sheet")
-    assert sniff_content_type(make("word/document.xml")).endswith("wordprocessingml.document")
-    assert sniff_content_type(make("photos/a.jpg")) == "application/zip"

@@ -563,3 +563,168 @@ def test_the_possible_duplicate_note_is_written_in_the_site_language(
         f"Möjlig dubblett av {SEED_REF}: avsändaren mallory@example.net använde dess "
         "referens men är inte ärendets invånare, så ett nytt ärende öppnades."
     ]
+
+
+# --- who may thread by address: the case's parties, verified by our mail server -------------
+def _representative(seed: Seed, *, valid_from=None, valid_until=None):  # type: ignore[no-untyped-def]
+    """Olle, holding Anna's power of attorney (valid from today, no end, unless told)."""
+    from cases.models import PowerOfAttorney
+
+    olle = resident_find_or_create_by_contact(email="olle.ombud@example.se", name="Olle Ombud")
+    return PowerOfAttorney.objects.create(
+        resident=seed.case.resident,
+        representative=olle,
+        valid_from=valid_from or timezone.localdate(),
+        valid_until=valid_until,
+    )
+
+
+def test_a_representative_with_a_valid_power_of_attorney_threads_by_reference(
+    seed: Seed, ingest: Ingest
+) -> None:
+    # Given Olle represents Anna
+    _representative(seed)
+
+    # When he writes with her case's reference in the subject
+    message, _ = ingest(_mail("Olle Ombud <olle.ombud@example.se>", f"Ang. {SEED_REF}", "Fullmakt"))
+
+    # Then his mail is a contact on her case, not a new case
+    assert message.case == seed.case
+    assert Contact.objects.filter(case=seed.case).count() == 2
+    assert "case reference in the subject" in message.reason
+
+
+@pytest.mark.parametrize(
+    ("valid_from_days", "valid_until_days"),
+    [(-30, -1), (1, None)],
+    ids=["expired", "not-yet-valid"],
+)
+def test_a_power_of_attorney_outside_its_validity_does_not_thread(
+    seed: Seed, ingest: Ingest, valid_from_days: int, valid_until_days: int | None
+) -> None:
+    today = timezone.localdate()
+    _representative(
+        seed,
+        valid_from=today + datetime.timedelta(days=valid_from_days),
+        valid_until=(
+            today + datetime.timedelta(days=valid_until_days)
+            if valid_until_days is not None
+            else None
+        ),
+    )
+    message, _ = ingest(_mail("olle.ombud@example.se", f"Ang. {SEED_REF}", "Fullmakt"))
+    assert message.case != seed.case
+    assert any(f"Possible duplicate of {SEED_REF}" in n for n in _notes(message.case))
+
+
+def test_a_representative_answering_the_residents_earlier_mail_threads(
+    seed: Seed, ingest: Ingest
+) -> None:
+    # Given Anna's own mail opened a case, and Olle represents her
+    first, _ = ingest(
+        _mail(
+            "anna.andersson@example.se", "Bygglov", "Ritning kommer", message_id="<a1@example.se>"
+        )
+    )
+    _representative(seed)
+
+    # When Olle answers that mail
+    reply, _ = ingest(
+        _mail(
+            "olle.ombud@example.se",
+            "Re: Bygglov",
+            "Här är ritningen",
+            "In-Reply-To: <a1@example.se>",
+            message_id="<o1@example.se>",
+        )
+    )
+
+    # Then it is a contact on Anna's case
+    assert reply.case == first.case
+
+
+FORGED = "Authentication-Results: mx.kommun.example; spf=fail smtp.mailfrom=example.se; dkim=none; dmarc=fail header.from=example.se"
+
+
+def test_a_forged_residents_address_does_not_thread_by_reference(
+    seed: Seed, ingest: Ingest
+) -> None:
+    # When a mail claiming to be from Anna, which our MX found forged, uses her reference
+    message, _ = ingest(
+        _mail("anna.andersson@example.se", f"Re: {SEED_REF}", "Nytt konto: 1234", FORGED)
+    )
+
+    # Then it opens a new case, marked as a possible duplicate, and nobody gets a receipt
+    assert message.case != seed.case
+    assert Contact.objects.filter(case=seed.case).count() == 1
+    [note] = _notes(message.case)
+    assert note.startswith(f"Possible duplicate of {SEED_REF}: the mail says it is from")
+    assert "(dmarc=fail)" in note
+    assert not OutboundMessage.objects.filter(case=message.case).exists()
+    assert "sender not verified (dmarc=fail)" in message.reason
+
+
+def test_a_forged_answer_to_the_residents_earlier_mail_does_not_thread(
+    seed: Seed, ingest: Ingest
+) -> None:
+    first, _ = ingest(
+        _mail("anna.andersson@example.se", "Bygglov", "x", message_id="<a1@example.se>")
+    )
+    forged, _ = ingest(
+        _mail(
+            "anna.andersson@example.se",
+            "Re: Bygglov",
+            "Skicka beslutet till mig",
+            "In-Reply-To: <a1@example.se>",
+            FORGED,
+            message_id="<f1@bulk.example>",
+        )
+    )
+    assert forged.case != first.case
+    assert any(f"Possible duplicate of {first.case.reference}" in n for n in _notes(forged.case))
+
+
+def test_a_genuine_residents_mail_still_threads_when_our_mx_vouches_for_it(
+    seed: Seed, ingest: Ingest
+) -> None:
+    verified = "Authentication-Results: mx.kommun.example; spf=pass; dkim=pass header.d=example.se; dmarc=pass"
+    message, _ = ingest(_mail("anna.andersson@example.se", f"Re: {SEED_REF}", "Tack", verified))
+    assert message.case == seed.case
+
+
+def test_a_results_header_of_another_server_is_not_trusted(seed: Seed, ingest: Ingest) -> None:
+    other = "Authentication-Results: mx.attacker.example; dmarc=fail"
+    message, _ = ingest(_mail("anna.andersson@example.se", f"Re: {SEED_REF}", "Tack", other))
+    assert message.case == seed.case
+
+
+# --- postmaster@ is not always a bounce -----------------------------------------------------
+@pytest.mark.parametrize("sender", ["postmaster@grannby.example", "MAILER-DAEMON@grannby.example"])
+def test_a_daemon_address_without_a_dsn_opens_a_case_without_a_receipt(
+    org: Org, ingest: Ingest, sender: str
+) -> None:
+    message, _ = ingest(_mail(sender, "Er post fastnar i vårt filter", "Kan ni titta på SPF?"))
+    assert message.status == InboundStatus.PROCESSED
+    assert message.case is not None and message.contact is not None
+    assert not OutboundMessage.objects.exists()
+    assert f"no receipt (automatic sender {sender})" in message.reason
+
+
+# --- attachment names are data, never markup -------------------------------------------------
+def test_a_hostile_attachment_name_is_kept_as_text_and_escaped_on_the_case_page(
+    org: Org, ingest: Ingest, settings, client
+) -> None:  # type: ignore[no-untyped-def]
+    settings.INBOUND_ATTACHMENT_MAX_BYTES = 1024
+    name = "<script>alert(1)</script>.pdf"
+    message, _ = ingest(
+        _with_attachments((name, b"%PDF-1.4 small"), (name, b"%PDF-1.4\n" + b"0" * 4096))
+    )
+    stored, quarantined = InboundAttachment.objects.filter(message=message).order_by("pk")
+    # The name is kept as the sender wrote it; the file is stored under a harmless name.
+    assert stored.filename == quarantined.filename == name
+    assert not set("<>/()") & set(stored.file.name.rsplit("/", 1)[-1])
+    # and the note that names it is shown as text, not run as script
+    client.force_login(org.agent)
+    page = client.get(f"/cases/{message.case.reference}/").content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;.pdf" in page
+    assert "<script>alert(1)" not in page

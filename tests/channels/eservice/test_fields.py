@@ -184,6 +184,9 @@ def test_a_no_answers_a_required_yes_no_question(category: Category) -> None:
         ("brev.odt", ODT_BYTES, "application/vnd.oasis.opendocument.text"),
         ("anteckning.txt", "Hej! Åäö".encode(), "text/plain"),
         ("bild.pdf", PNG_BYTES, "image/png"),  # a wrong extension does not matter either
+        # text that begins like a format the shared sniffer knows is still plain text
+        ("kontakt.txt", b"BEGIN:VCARD\r\nFN:Anna\r\nEND:VCARD\r\n", "text/plain"),
+        ("BMW.txt", "BMW med reg.nr ABC123 står på min plats.".encode(), "text/plain"),
     ],
 )
 def test_it_accepts_files_by_content(name: str, data: bytes, content_type: str) -> None:
@@ -208,6 +211,11 @@ def test_it_accepts_files_by_content(name: str, data: bytes, content_type: str) 
         ("data.bin", b"\x00\x01\x02\x03binary", "“data.bin” is not a file type we accept"),
         ("latin1.txt", "Hej åäö".encode("latin-1"), "“latin1.txt” is not a file type we accept"),
         ("tom.pdf", b"", "“tom.pdf” is empty"),
+        # programs the shared sniffer knows: Mach-O, Java class
+        ("app.pdf", b"\xcf\xfa\xed\xfe\x07\x00\x00\x01" + b"\x00" * 8, "“app.pdf” is a program"),
+        # types the e-mail channel labels but a form does not take
+        ("skanning.tif", b"II*\x00\x08\x00\x00\x00" + b"\x00" * 8, "not a file type we accept"),
+        ("arkiv.gz", b"\x1f\x8b\x08\x00" + b"\x00" * 8, "not a file type we accept"),
     ],
 )
 def test_it_refuses_files_by_content_naming_the_file(name: str, data: bytes, message: str) -> None:

@@ -91,11 +91,20 @@ def test_the_list_is_one_query(
 
 
 def test_every_page_has_a_language_switcher(client: Client, category: Category) -> None:
+    body = client.get("/e/?lang=da").content.decode()
+    assert '<nav class="lang-switch" aria-label="Sprog">' in body
+    assert 'href="/e/?lang=sv" lang="sv" hreflang="sv">Svenska</a>' in body
+    assert 'href="/e/?lang=da" lang="da" hreflang="da" aria-current="true">Dansk</a>' in body
+    # On a form the languages are buttons of the form, so that nothing typed is lost.
     body = client.get("/e/recycling/?lang=da").content.decode()
     assert '<nav class="lang-switch" aria-label="Sprog">' in body
-    assert 'href="/e/recycling/?lang=sv" lang="sv" hreflang="sv">Svenska</a>' in body
     assert (
-        'href="/e/recycling/?lang=da" lang="da" hreflang="da" aria-current="true">Dansk</a>' in body
+        '<button type="submit" class="link" form="eservice-form" name="switch_lang" value="sv" lang="sv">'
+        "Svenska</button>" in body
+    )
+    assert (
+        '<button type="submit" class="link" form="eservice-form" name="switch_lang" value="da" lang="da" '
+        'aria-current="true">Dansk</button>' in body
     )
 
 
@@ -309,3 +318,104 @@ def test_a_double_click_costs_two_queries(client: Client, category: Category) ->
 
 def test_the_form_is_never_kept_in_a_shared_cache(client: Client, category: Category) -> None:
     assert client.get("/e/recycling/")["Cache-Control"] == "private, no-cache"
+
+
+# --- Switching language on the form -------------------------------------------------------------
+def _value(markup: Markup, name: str) -> str | None:
+    control = next(a for t, a in markup.tags if t in ("input",) and a.get("name") == name)
+    return control.get("value")
+
+
+def test_switching_language_on_a_page_with_errors_keeps_the_input_and_translates_the_errors(
+    client: Client, category: Category
+) -> None:
+    # Given a resident sent the Swedish form with two mistakes
+    typed = form_data(
+        description="",
+        name="Åsa Ström",
+        **{"f-bags": "mange", "f-station": "Storgatan 5", "f-material": "plastic"},
+    )
+    page = post(client, typed, lang="sv").content.decode()
+    assert "Något behöver rättas" in page
+    assert '<input type="hidden" name="errors_shown" value="1">' in page
+
+    # When they press "Dansk" (a button of the same form: the browser posts what they typed)
+    response = post(client, {**typed, "errors_shown": "1", "switch_lang": "da"}, lang="sv")
+
+    # Then the same form comes back in Danish, with everything they typed and the errors in Danish
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert response["Content-Language"] == "da"
+    assert '<html lang="da">' in body
+    assert "Der er et problem" in body
+    assert "Beskriv din henvendelse." in body
+    assert "Angiv et tal, for eksempel 12 eller 3,5." in body
+    markup = parse(body)
+    assert _value(markup, "name") == "Åsa Ström"
+    assert _value(markup, "f-station") == "Storgatan 5"
+    assert _value(markup, "f-bags") == "mange"
+    assert _value(markup, "token") == TOKEN  # still the same submission
+    assert _value(markup, "lang") == "da"
+    assert 'action="/e/recycling/?lang=da"' in body
+    plastic = next(a for t, a in markup.tags if t == "input" and a.get("value") == "plastic")
+    assert "checked" in plastic
+    # and nothing was sent
+    assert not InboundMessage.objects.exists()
+
+
+def test_switching_language_before_sending_keeps_the_text_without_errors(
+    client: Client, category: Category
+) -> None:
+    # Given a resident has started typing on a fresh Swedish form
+    typed = form_data(description="Containern är full", email="", contact_preference="")
+
+    # When they press "English"
+    response = post(client, {**typed, "switch_lang": "en", "f-bags": ""}, lang="sv")
+
+    # Then the form is in English with their text, and no errors (they have sent nothing)
+    body = response.content.decode()
+    assert response.status_code == 200 and '<html lang="en">' in body
+    assert ">Containern är full</textarea>" in body
+    assert "There is a problem" not in body and 'aria-invalid="true"' not in body
+    assert not InboundMessage.objects.exists()
+
+
+def test_a_file_chosen_before_switching_language_is_asked_for_again(
+    client: Client, category: Category
+) -> None:
+    typed = form_data(**{"switch_lang": "en", "f-photos": upload("IMG_1.jpg", JPEG_BYTES)})
+    body = post(client, typed, lang="sv").content.decode()
+    assert "For your safety the files were not kept; choose them again." in body
+    assert not InboundMessage.objects.exists()
+
+
+def test_enter_in_a_field_still_sends_the_form_not_a_language(
+    client: Client, category: Category
+) -> None:
+    # Pressing Enter in a text field "clicks" the form's first submit button in document
+    # order; the language buttons come before the form, so the first one must be a Send.
+    for body in (
+        client.get("/e/recycling/?lang=sv").content.decode(),
+        post(client, form_data(description="")).content.decode(),
+    ):
+        markup = parse(body)
+        buttons = [a for t, a in markup.tags if t == "button" and a.get("type") == "submit"]
+        first = buttons[0]
+        assert first.get("form") == "eservice-form" and first.get("name") is None
+        # hidden from sight and from assistive technology, and not in the tab order
+        assert first.get("class") == "visually-hidden"
+        assert first.get("aria-hidden") == "true" and first.get("tabindex") == "-1"
+        languages = [b for b in buttons if b.get("name") == "switch_lang"]
+        assert [b["value"] for b in languages] == ["sv", "da", "en"]
+        # every language button is reachable by keyboard and says its language in that language
+        assert all(b.get("tabindex") is None and b.get("lang") == b["value"] for b in languages)
+        assert buttons[-1].get("class") == "primary"  # the visible Send, in the form
+
+
+def test_a_refused_files_hostile_name_is_shown_as_text(client: Client, category: Category) -> None:
+    name = '<img src=x onerror="alert(1)">.pdf'
+    data = form_data()
+    data["f-photos"] = upload(name, b"MZ\x90\x00" + b"\x00" * 40)
+    body = post(client, data).content.decode()
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;.pdf" in body
+    assert "<img src=x" not in body and 'onerror="alert(1)">' not in body

@@ -70,7 +70,7 @@ def test_a_posted_request_is_listed_with_every_field(world: Open311World) -> Non
             "service_name": "Pothole",
             "service_code": "pothole",
             "description": "Stort hål framför skolan",
-            "agency_responsible": "Waste",
+            "agency_responsible": "Contact center",  # who holds the case now
             "service_notice": "",
             "requested_datetime": timezone.localtime(case.created_at).isoformat(timespec="seconds"),
             "updated_datetime": timezone.localtime(case.updated_at).isoformat(timespec="seconds"),
@@ -90,6 +90,8 @@ def test_a_posted_request_is_listed_with_every_field(world: Open311World) -> Non
 def test_the_same_in_xml_and_by_id(world: Open311World) -> None:
     ref = _reference(world.post(**VALID, address_string="Storgatan 1"))
     case = Case.objects.get(reference=ref)
+    case_forward(actor=Actor.staff(world.org.agent), case_id=case.pk, department=world.org.waste)
+    case.refresh_from_db()
     for path in ("requests.xml", f"requests/{ref}.xml"):
         root = xml(_get(path, locale="sv"))
         assert root.tag == "service_requests"
@@ -342,3 +344,57 @@ def test_the_list_takes_three_queries_however_many_rows(
     with django_assert_num_queries(3):
         assert len(_get("requests.json").json()) == 6
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_agency_responsible_is_whoever_holds_the_case_now(world: Open311World) -> None:
+    # Given a pothole (a category of Waste) posted over Open311: the contact center holds it
+    ref = _reference(world.post(**VALID))
+    case = Case.objects.get(reference=ref)
+    assert case.category.department == world.org.waste
+
+    def agency() -> str:
+        [row] = _get(f"requests/{ref}.json").json()
+        return row["agency_responsible"]
+
+    assert agency() == "Contact center"
+    # When it is forwarded to a unit other than the category's owner
+    case_forward(
+        actor=Actor.staff(world.org.agent), case_id=case.pk, department=world.org.waste_north
+    )
+    # Then that unit is responsible, in every format and language
+    assert agency() == "Waste North"
+    root = xml(_get(f"requests/{ref}.xml", locale="sv"))
+    assert root.findtext("request/agency_responsible") == world.org.waste_north.name_sv
+
+
+def test_status_notes_come_only_from_notes_marked_public(world: Open311World) -> None:
+    ref = _reference(world.post(**VALID))
+    case = Case.objects.get(reference=ref)
+    now = timezone.now()
+
+    def note(reason: str, data: object, minutes: int, kind: str = EventKind.NOTE) -> None:
+        CaseEvent.objects.create(
+            case=case,
+            kind=kind,
+            reason=reason,
+            data=data,
+            created_at=now + datetime.timedelta(minutes=minutes),
+        )
+
+    # Given one public note and, after it, notes that are not public (in every shape)
+    note("Lagas i veckan", {"public": True}, 1)
+    note("Internt: ring entreprenören", {"before": {}, "after": {}}, 2)
+    note("Internt: dyrt", {}, 3)
+    note("Internt: avvakta", {"public": False}, 4)
+    note("Internt: sträng", {"public": "true"}, 5)
+    note("Internt: etta", {"public": 1}, 6)
+    note("Internt: nästlat", {"after": {"public": True}}, 7)
+
+    # Then status_notes is the public one, however many internal notes came later
+    [row] = _get(f"requests/{ref}.json").json()
+    assert row["status_notes"] == "Lagas i veckan"
+
+    # and a newer public note replaces it
+    note("Lagat", {"public": True, "by": "agent"}, 8)
+    [row] = _get(f"requests/{ref}.json").json()
+    assert row["status_notes"] == "Lagat"

@@ -5,6 +5,8 @@
 Prints the case reference; ``ignored: <reason>`` for auto-replies and bounces (exit 0);
 ``quarantined: <reason>`` (exit 1). When the message cannot even be recorded (database down,
 unknown mailbox) it exits 75, EX_TEMPFAIL, so Postfix/Exim keep the mail and retry.
+
+It lives with ``poll_mailboxes`` in channels_app: the two ways mail comes in.
 """
 
 from __future__ import annotations
