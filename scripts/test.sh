@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite (what `make test` runs).
 #
-#   1. every test except the integration ones, on SQLite (in memory), Celery tasks eager;
+#   1. every test except the integration ones, on SQLite (in memory), Celery tasks eager; this
+#      includes the browser tests (tests/browser/, marker `browser`): Debian's chromium driven by
+#      Playwright against a live server, with axe-core accessibility checks (ADR 0021);
 #   2. if PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) answer: the whole suite again on
 #      PostgreSQL, integration tests included, with Redis DB 15 as the broker and a real Celery
-#      worker process started by tests/conftest.py.
+#      worker process started by tests/conftest.py. The browser tests are not repeated there:
+#      they test pages, not the database.
 #
 # When the services do not answer, step 2 is skipped with a notice, unless CI=true or
-# REQUIRE_SERVICES=1: then that is a failure. Extra arguments go to both pytest runs.
+# REQUIRE_SERVICES=1: then that is a failure. The same goes for the browser tests: without
+# chromium (CHROMIUM_PATH, default /usr/bin/chromium) or node_modules (`make assets`) they are
+# skipped with the reason, but under CI=true or REQUIRE_SERVICES=1 they fail, and a run of the
+# whole suite in which no browser test passed fails too. Extra arguments go to both pytest runs.
 # pytest's exit code 5 (no tests collected) counts as a failure.
 set -uo pipefail
 
@@ -51,7 +57,30 @@ print(tests - failed - skipped, failed, skipped)
 EOF
 }
 
-# run_pytest NAME [pytest args...]: runs pytest and sets RC (5, no tests, becomes 1).
+# Prints how many tests under tests/browser/ passed in a JUnit XML report.
+browser_passed() {
+    "$PY" - "$1" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (OSError, ET.ParseError):
+    print(0)
+    raise SystemExit
+print(
+    sum(
+        1
+        for case in root.iter("testcase")
+        if case.get("classname", "").startswith("tests.browser.")
+        and not any(child.tag in ("failure", "error", "skipped") for child in case)
+    )
+)
+EOF
+}
+
+# run_pytest NAME [pytest args...]: runs pytest and sets RC (5, no tests, becomes 1, unless
+# ALLOW_EMPTY=1: extra arguments that select only browser tests leave nothing for PostgreSQL).
 run_pytest() {
     local name="$1"
     shift
@@ -59,7 +88,10 @@ run_pytest() {
     echo "=== $name ==="
     "$PY" -m pytest -p no:cacheprovider --junitxml="$REPORTS/$name.xml" "$@"
     RC=$?
-    if [[ $RC -eq 5 ]]; then
+    if [[ $RC -eq 5 && "${ALLOW_EMPTY:-0}" == "1" ]]; then
+        echo "NOTICE: the arguments select no test for the $name run (browser tests only run on SQLite)."
+        RC=0
+    elif [[ $RC -eq 5 ]]; then
         echo "ERROR: the $name run collected no tests (pytest exit code 5)." >&2
         RC=1
     fi
@@ -72,6 +104,12 @@ CELERY_TASK_ALWAYS_EAGER=1 \
     run_pytest sqlite -m "not integration" "$@"
 SQLITE_RC=$RC
 read -r S_PASSED S_FAILED S_SKIPPED < <(counts "$REPORTS/sqlite.xml")
+B_PASSED="$(browser_passed "$REPORTS/sqlite.xml")"
+# The whole suite (no extra arguments) under CI must have driven a real browser.
+if [[ $REQUIRED -eq 1 && $# -eq 0 && $B_PASSED -eq 0 ]]; then
+    echo "ERROR: no browser test passed (CI=true or REQUIRE_SERVICES=1): see tests/browser/." >&2
+    SQLITE_RC=1
+fi
 
 # --- 2. PostgreSQL + Redis + a real worker -------------------------------------------------------
 services_reachable() {
@@ -109,7 +147,8 @@ if services_reachable; then
     DATABASE_URL="$PG_URL" \
     CELERY_BROKER_URL="$REDIS_URL" \
     CELERY_TASK_ALWAYS_EAGER=0 \
-        run_pytest postgresql "$@"
+    ALLOW_EMPTY="$(($# > 0 ? 1 : 0))" \
+        run_pytest postgresql -m "not browser" "$@"
     PG_RC=$RC
     read -r P_PASSED P_FAILED P_SKIPPED < <(counts "$REPORTS/postgresql.xml")
 else
@@ -128,6 +167,7 @@ fi
 # --- Summary -------------------------------------------------------------------------------------
 echo
 echo "sqlite: $S_PASSED passed, $S_FAILED failed, $S_SKIPPED skipped (pytest exit $SQLITE_RC)"
+echo "browser (in the sqlite run): $B_PASSED passed"
 if [[ $PG_RAN -eq 1 ]]; then
     echo "postgresql: $P_PASSED passed, $P_FAILED failed, $P_SKIPPED skipped (pytest exit $PG_RC)"
 else
