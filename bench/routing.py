@@ -87,9 +87,7 @@ def create_cases(n: int, seed: int) -> list[int]:
     from common.transactions import collect_grouped_enqueues
 
     rng = random.Random(seed)
-    categories = list(
-        Category.objects.valid_on(timezone.localdate()).select_related("department")
-    )
+    categories = list(Category.objects.valid_on(timezone.localdate()).select_related("department"))
     channels = [Channel.EMAIL, Channel.ESERVICE, Channel.PHONE, Channel.LETTER]
     ids: list[int] = []
     for start in range(0, n, 500):

@@ -359,9 +359,13 @@ def supervisor_overview(*, user: User, now: datetime.datetime) -> SupervisorOver
     labels = dict(Channel.choices)
     by_channel = [{**row, "label": labels.get(row["origin_channel"], "")} for row in rows]
     due = Coalesce("accept_due_at", "resolve_due_at")
-    risk = active.exclude(state=CaseState.WAITING).annotate(due=due).aggregate(
-        overdue=Count("pk", filter=Q(due__lt=now)),
-        at_risk=Count("pk", filter=Q(due__gte=now, due__lte=_at_risk_before(now))),
+    risk = (
+        active.exclude(state=CaseState.WAITING)
+        .annotate(due=due)
+        .aggregate(
+            overdue=Count("pk", filter=Q(due__lt=now)),
+            at_risk=Count("pk", filter=Q(due__gte=now, due__lte=_at_risk_before(now))),
+        )
     )
     load_rows = (
         active.filter(assignee__isnull=False)
@@ -390,7 +394,9 @@ def supervisor_overview(*, user: User, now: datetime.datetime) -> SupervisorOver
         contacts = contacts.filter(case__in=Case.objects.filter(rule))
     fcr_rows = (
         contacts.values("channel")
-        .annotate(inbound=Count("pk"), resolved=Count("pk", filter=Q(resolved_at_first_contact=True)))
+        .annotate(
+            inbound=Count("pk"), resolved=Count("pk", filter=Q(resolved_at_first_contact=True))
+        )
         .order_by("channel")
     )
     fcr = [
