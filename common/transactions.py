@@ -8,21 +8,49 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.db import transaction
 
+logger = logging.getLogger(__name__)
+
 
 def on_commit(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
-    """Call ``func(*args, **kwargs)`` once the current transaction commits."""
-    transaction.on_commit(functools.partial(func, *args, **kwargs), robust=True)
+    """Call ``func(*args, **kwargs)`` once the current transaction commits. An exception is
+    logged, never raised: the transaction is committed and the caller has succeeded."""
+
+    def call() -> None:
+        func(*args, **kwargs)
+
+    call.__qualname__ = getattr(func, "__qualname__", repr(func))
+    transaction.on_commit(call, robust=True)
 
 
 def enqueue_on_commit(task: Any, /, *args: Any, **kwargs: Any) -> None:
-    """Send a Celery task after commit. The task must be idempotent and take ids only."""
-    transaction.on_commit(functools.partial(task.delay, *args, **kwargs), robust=True)
+    """Send a Celery task after commit. The task must be idempotent and take ids only.
+
+    When the broker cannot be reached (Redis down) the failure is logged and swallowed: the
+    work is in the database, and a periodic sweep enqueues it again (ADR 0018). A resident's
+    request never fails because of it.
+    """
+
+    def send() -> None:
+        try:
+            task.delay(*args, **kwargs)
+        except Exception:
+            logger.warning(
+                "Could not enqueue %s%r; a sweep will pick the work up again.",
+                getattr(task, "name", task),
+                args,
+                exc_info=True,
+            )
+
+    # A named function: Django's robust on_commit logs failures with the callback's
+    # __qualname__, which a functools.partial lacks (it then raises AttributeError instead).
+    send.__qualname__ = f"enqueue:{getattr(task, 'name', task)}"
+    transaction.on_commit(send, robust=True)
 
 
 # Inside ``collect_grouped_enqueues``: batch task -> ids to hand it in one call after commit.

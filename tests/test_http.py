@@ -1,5 +1,7 @@
-"""The client address behind our own proxies, and how addresses are grouped for rate limits."""
+"""The client address behind our own proxies, how addresses are grouped for rate limits, and
+what happens after commit when the broker cannot be reached."""
 
+import pytest
 from django.test import RequestFactory, override_settings
 
 from common.http import client_ip, rate_limit_key
@@ -30,3 +32,23 @@ def test_ipv6_addresses_are_grouped_by_their_64_prefix() -> None:
         == "2001:db8:1:2::/64"
     )
     assert rate_limit_key("192.0.2.1") == "192.0.2.1"
+
+
+@pytest.mark.django_db
+def test_a_task_that_cannot_be_enqueued_after_commit_is_logged_not_raised(
+    django_capture_on_commit_callbacks, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    """Redis down: the caller's transaction has committed and the caller must succeed."""
+    from common.transactions import enqueue_on_commit
+
+    class Unreachable:
+        name = "tests.unreachable_task"
+
+        def delay(self, *args: object) -> None:
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        enqueue_on_commit(Unreachable(), 42)
+
+    assert [c.__qualname__ for c in callbacks] == ["enqueue:tests.unreachable_task"]
+    assert "Could not enqueue tests.unreachable_task(42,)" in caplog.text

@@ -285,7 +285,7 @@ def test_a_message_that_lost_a_deadlock_goes_back_to_pending_and_is_retried(
     retried = InboundMessage.objects.get(pk=ids[1])
     assert (retried.status, retried.attempts, retried.claimed_at) == ("pending", 1, None)
     # the retry task after commit, and the routing of the case that was made
-    assert sorted(c.func.__self__.name.rpartition(".")[2] for c in callbacks) == [
+    assert sorted(c.__qualname__.rpartition(".")[2] for c in callbacks) == [
         "case_route_batch_task",
         "inbound_process_batch_task",
     ]

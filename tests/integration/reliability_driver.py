@@ -52,9 +52,12 @@ def post(n: int, form_code: str, api_category: str, agent: str) -> dict[str, obj
     """``n`` cases through real request handling: half e-service forms (anonymous residents
     with an e-mail address), half API creates by an agent. Returns the status codes."""
     from django.test import Client
+    from django.test.utils import setup_test_environment
     from rest_framework.test import APIClient
 
     from accounts.models import User
+
+    setup_test_environment()  # ALLOWED_HOSTS gets "testserver", as under pytest
 
     codes: list[int] = []
     started = time.monotonic()

@@ -338,7 +338,7 @@ def test_a_polled_batch_becomes_cases_with_one_receipt_per_sender(
     assert "within 24 h" in messages[1].reason
     assert len(django_mail.outbox) == 2  # sent after the batch committed,
     # by one task for the whole batch, and one routing task for its three cases
-    assert sorted(c.func.__self__.name.rpartition(".")[2] for c in callbacks) == [
+    assert sorted(c.__qualname__.rpartition(".")[2] for c in callbacks) == [
         "case_route_batch_task",
         "email_send_batch_task",
     ]
