@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from cases.businesstime import CalendarSpec, add_business_time, business_time_between
-from cases.models import Category, Department, ServiceAgreement
+from cases.models import Category, Department, EscalationStep, ServiceAgreement
 from common.exceptions import ApplicationError
 
 
@@ -63,6 +63,7 @@ class DeadlineLookup:
     def __init__(self) -> None:
         self._agreements: dict[tuple[int, int, datetime.date], ServiceAgreement | None] = {}
         self._calendars: dict[int, CalendarSpec] = {}
+        self._steps: dict[int, list[EscalationStep]] = {}
 
     @staticmethod
     def current() -> DeadlineLookup:
@@ -86,6 +87,12 @@ class DeadlineLookup:
         if key not in self._agreements:
             self._agreements[key] = agreement_for(category=category, department=department, on=on)
         return self._agreements[key]
+
+    def steps(self, agreement: ServiceAgreement) -> list[EscalationStep]:
+        """The agreement's escalation ladder, in position order."""
+        if agreement.pk not in self._steps:
+            self._steps[agreement.pk] = list(agreement.escalation_steps.order_by("position"))
+        return self._steps[agreement.pk]
 
     def calendar(self, department: Department) -> CalendarSpec:
         if department.pk not in self._calendars:

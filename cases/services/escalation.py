@@ -119,19 +119,23 @@ def _hours_for(agreement: ServiceAgreement, deadline: str) -> Decimal:
     return agreement.resolve_within_hours
 
 
-def escalations_plan(*, case: Case, at: datetime.datetime) -> int:
+def escalations_plan(*, case: Case, at: datetime.datetime, first: bool = False) -> int:
     """Plan every rung of the case's agreement, counted from ``case.forwarded_at``.
 
     A forward after a return updates the rows that have not fired (and un-cancels them); a rung
     that fired for this case stays fired: each rung happens once per case. Unfired rows of
     rungs the current agreement does not have (an earlier forward elsewhere) are cancelled.
-    Returns the number of rows planned.
+    Returns the number of rows planned. ``first``: the case was never forwarded before (it
+    comes straight from ``new``), so there are no rows to read.
     """
-    existing = {row.step_id: row for row in CaseEscalation.objects.filter(case=case)}
+    lookup = DeadlineLookup.current()
+    existing = (
+        {} if first else {row.step_id: row for row in CaseEscalation.objects.filter(case=case)}
+    )
     agreement = case.agreement if case.agreement_id else None
-    steps = list(agreement.escalation_steps.order_by("position")) if agreement is not None else []
+    steps = lookup.steps(agreement) if agreement is not None else []
     start = case.forwarded_at or at
-    spec = DeadlineLookup.current().calendar(case.department) if steps else None
+    spec = lookup.calendar(case.department) if steps else None
     new: list[CaseEscalation] = []
     moved: list[CaseEscalation] = []
     for step in steps:
@@ -204,7 +208,7 @@ def escalation_on_transition(*, case: Case, event: CaseEvent, actor: Actor) -> N
     name = event.transition
     at = event.created_at
     if name == "forward":
-        escalations_plan(case=case, at=at)
+        escalations_plan(case=case, at=at, first=event.from_state == CaseState.NEW)
     elif case.forwarded_at is None:
         return
     elif name == "accept":

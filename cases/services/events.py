@@ -1,12 +1,36 @@
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime
+from collections.abc import Iterator
 from typing import Any
 
 from django.utils import timezone
 
 from cases.models import Case, CaseEvent
 from cases.services.actors import Actor
+
+# Inside ``buffered_events()``: events to write with one INSERT when the block ends.
+_buffer: contextvars.ContextVar[list[CaseEvent] | None] = contextvars.ContextVar(
+    "case_event_buffer", default=None
+)
+
+
+@contextlib.contextmanager
+def buffered_events() -> Iterator[None]:
+    """Collect the events ``case_event_record`` makes inside the block and write them with one
+    ``bulk_create`` at its end (a routing batch: one INSERT instead of one per case). Must be
+    used inside the transaction, so that the events commit with what they describe. Events
+    made in the block have no primary key until then."""
+    events: list[CaseEvent] = []
+    token = _buffer.set(events)
+    try:
+        yield
+    finally:
+        _buffer.reset(token)
+    if events:
+        CaseEvent.objects.bulk_create(events)
 
 
 def case_event_record(
@@ -22,7 +46,7 @@ def case_event_record(
     at: datetime.datetime | None = None,
 ) -> CaseEvent:
     """Append one audit row. Called only from inside a service's transaction."""
-    return CaseEvent.objects.create(
+    event = CaseEvent(
         case=case,
         kind=kind,
         transition=transition,
@@ -35,6 +59,12 @@ def case_event_record(
         data=data or {},
         created_at=at or timezone.now(),
     )
+    buffer = _buffer.get()
+    if buffer is not None:
+        buffer.append(event)
+    else:
+        event.save()
+    return event
 
 
 def snapshot(case: Case, fields: tuple[str, ...]) -> dict[str, Any]:

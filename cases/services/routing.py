@@ -35,10 +35,21 @@ from cases.models import Case, CaseState, Category, Department, RoutingRule
 from cases.services.actors import Actor
 from cases.services.common import contact_center
 from cases.services.deadlines import DeadlineLookup
+from cases.services.events import buffered_events
 from cases.services.transitions import _run, forward_locked
 from common.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
+
+#: What routing may change on a case before its transition (saved with the transition).
+ROUTING_FIELDS = (
+    "category",
+    "complexity_level",
+    "case_type",
+    "priority",
+    "respond_due_at",
+    "routed_at",
+)
 
 #: Social media contacts are answered within this many hours, counted on working days only.
 SOCIAL_ANSWER_HOURS = 24
@@ -217,6 +228,7 @@ def _route_one(case: Case, facts: RoutingFacts, batch: _Batch) -> RoutingOutcome
             reason=reason,
             lookup=batch.lookup,
             extra={"routing": {**note, "decision": Decision.FORWARDED}},
+            also_update=ROUTING_FIELDS,
         )
     except ApplicationError as exc:
         # A department calendar without hours, say: the case must not be lost, so it waits in
@@ -253,6 +265,7 @@ def _open(
         reason=reason,
         apply=apply,
         extra={"routing": {**note, "decision": decision}},
+        also_update=ROUTING_FIELDS,
     )
     return RoutingOutcome(case.pk, case.reference or "", decision, batch.cc.code, rule)
 
@@ -289,8 +302,9 @@ def case_route_batch(*, case_ids: list[int]) -> list[RoutingOutcome]:
         stack.enter_context(batch.lookup.active())
         need_inbound = any(r.mailbox_id or r.sender_domains.strip() for r in batch.rules)
         facts = _facts(cases, need_inbound=need_inbound)
-        for case in cases:
-            outcomes.append(_route_one(case, facts[case.pk], batch))
+        with buffered_events():
+            for case in cases:
+                outcomes.append(_route_one(case, facts[case.pk], batch))
         for batch_task, pks in group.items():
             if pks:
                 enqueue_on_commit(batch_task, list(pks))
