@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from cases.businesstime import CalendarSpec, add_business_time, business_time_between
 from cases.models import Category, Department, EscalationStep, ServiceAgreement
+from common.caches import ttl_cached
 from common.exceptions import ApplicationError
 
 
@@ -60,7 +61,10 @@ class DeadlineLookup:
     planning escalations) finds it with ``DeadlineLookup.current()``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, shared: bool = False) -> None:
+        # shared: agreements come from a per-process index kept for AGREEMENT_INDEX_SECONDS
+        # (routing, thousands of cases a minute); otherwise each is read when first needed.
+        self.shared = shared
         self._agreements: dict[tuple[int, int, datetime.date], ServiceAgreement | None] = {}
         self._calendars: dict[int, CalendarSpec] = {}
         self._steps: dict[int, list[EscalationStep]] = {}
@@ -85,7 +89,12 @@ class DeadlineLookup:
             return None
         key = (category.pk, department.pk, on)
         if key not in self._agreements:
-            self._agreements[key] = agreement_for(category=category, department=department, on=on)
+            if self.shared:
+                self._agreements[key] = _agreement_index().find(category.pk, department, on)
+            else:
+                self._agreements[key] = agreement_for(
+                    category=category, department=department, on=on
+                )
         return self._agreements[key]
 
     def steps(self, agreement: ServiceAgreement) -> list[EscalationStep]:
@@ -98,6 +107,52 @@ class DeadlineLookup:
         if department.pk not in self._calendars:
             self._calendars[department.pk] = calendar_for(department)
         return self._calendars[department.pk]
+
+
+#: How long a routing process keeps its index of agreements: a change in the admin reaches
+#: routing within this many seconds (agents' forwards read the agreement every time).
+AGREEMENT_INDEX_SECONDS = 30
+
+
+class _AgreementIndex:
+    """Every service agreement with its category ids, for lookups without a query."""
+
+    def __init__(self) -> None:
+        through = ServiceAgreement.categories.through
+        by_agreement: dict[int, set[int]] = {}
+        for agreement_id, category_id in through.objects.values_list(
+            "serviceagreement_id", "category_id"
+        ):
+            by_agreement.setdefault(agreement_id, set()).add(category_id)
+        self.rows = [
+            (agreement, by_agreement.get(agreement.pk, set()))
+            for agreement in ServiceAgreement.objects.order_by("-valid_from", "-id")
+        ]
+
+    def find(
+        self, category_id: int, department: Department, on: datetime.date
+    ) -> ServiceAgreement | None:
+        """The same answer as ``agreement_for``: the most specific unit's agreement, newest
+        first."""
+        units: list[int] = []
+        unit: Department | None = department
+        while unit is not None:
+            units.append(unit.pk)
+            unit = unit.parent
+        candidates = [
+            agreement
+            for agreement, categories in self.rows
+            if category_id in categories
+            and agreement.department_id in units
+            and agreement.valid_from <= on
+            and (agreement.valid_to is None or agreement.valid_to >= on)
+        ]
+        candidates.sort(key=lambda a: units.index(a.department_id))
+        return candidates[0] if candidates else None
+
+
+def _agreement_index() -> _AgreementIndex:
+    return ttl_cached("agreement-index", AGREEMENT_INDEX_SECONDS, _AgreementIndex)
 
 
 def _hours(value: Decimal) -> datetime.timedelta:

@@ -139,7 +139,7 @@ class _Batch:
     def __init__(self) -> None:
         from channels_app.models import Mailbox
 
-        self.lookup = DeadlineLookup()
+        self.lookup = DeadlineLookup(shared=True)
         self.rules = list(
             RoutingRule.objects.filter(active=True).select_related(
                 "category__department", "department"

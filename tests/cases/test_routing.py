@@ -405,3 +405,33 @@ def test_a_note_is_internal_unless_marked_public_and_only_staff_write_public_not
         ("Intern", {}),
         ("Vi tömmer på fredag", {"public": True}),
     ]
+
+
+def test_routings_agreement_index_answers_like_agreement_for(org: Org) -> None:
+    """Routing reads agreements from a per-process index; it must pick the same agreement as
+    the query an agent's forward runs: the most specific unit's, valid on the day."""
+    from cases.services.deadlines import _AgreementIndex, agreement_for
+    from tests.factories import AgreementFactory
+
+    north_bins = AgreementFactory(
+        department=org.waste_north, categories=[org.bins], valid_from=datetime.date(2026, 6, 1)
+    )
+    old = AgreementFactory(
+        department=org.waste,
+        categories=[org.bins],
+        valid_from=datetime.date(2019, 1, 1),
+        valid_to=datetime.date(2019, 12, 31),
+    )
+    index = _AgreementIndex()
+    days = [datetime.date(2019, 6, 1), datetime.date(2026, 3, 1), datetime.date(2026, 7, 1)]
+    for category in (org.bins, org.permit):
+        for department in (org.waste, org.waste_north, org.building, org.cc):
+            for day in days:
+                expected = agreement_for(category=category, department=department, on=day)
+                assert index.find(category.pk, department, day) == expected, (
+                    category.code,
+                    department.code,
+                    day,
+                )
+    assert index.find(org.bins.pk, org.waste_north, days[2]) == north_bins
+    assert index.find(org.bins.pk, org.waste, days[0]) == old
