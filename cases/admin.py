@@ -15,6 +15,7 @@ from cases import identity
 from cases.models import (
     BusinessCalendar,
     CalendarException,
+    CannedResponse,
     Case,
     CaseEvent,
     Category,
@@ -321,3 +322,14 @@ class CaseEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    """Ready answers offered in the case view's reply form, per category and language."""
+
+    list_display = ("title", "category", "language", "active")
+    list_filter = ("language", "active", "category")
+    list_select_related = ("category",)
+    search_fields = ("title", "body")
+    autocomplete_fields = ("category",)

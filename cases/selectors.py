@@ -435,3 +435,86 @@ def supervisor_overview(*, user: User, now: datetime.datetime) -> SupervisorOver
         },
         oldest_waiting=oldest,
     )
+
+
+# --- The case view's side panels ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResidentPanel:
+    resident: Resident
+    emails: list[str]
+    phones: list[str]
+    digitally_exempt: bool
+    representatives: list[Resident]
+    other_cases: list[Case]
+
+
+def resident_panel(*, user: User, case: Case, limit: int = 10) -> ResidentPanel | None:
+    """Who the resident is and everything else they have contacted us about that the user
+    may see (newest first). Four queries, whatever the resident's history."""
+    from django.utils import timezone
+
+    from cases.models import PowerOfAttorney
+
+    resident = case.resident
+    if resident is None:
+        return None
+    today = timezone.localdate()
+    representatives = [
+        poa.representative
+        for poa in PowerOfAttorney.objects.filter(resident=resident, valid_from__lte=today)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+        .select_related("representative")
+        .order_by("pk")
+    ]
+    others = list(
+        Case.objects.visible_to(user)
+        .filter(resident=resident)
+        .exclude(pk=case.pk)
+        .select_related("category")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    return ResidentPanel(
+        resident=resident,
+        emails=list(resident.emails.order_by("pk").values_list("address", flat=True)),
+        phones=list(resident.phones.order_by("pk").values_list("number", flat=True)),
+        digitally_exempt=resident.is_digitally_exempt(today),
+        representatives=representatives,
+        other_cases=others,
+    )
+
+
+#: How far back a case of the same category counts as a possible duplicate.
+DUPLICATE_DAYS = 3
+
+
+def duplicate_suggestions(*, user: User, case: Case, limit: int = 5) -> list[Case]:
+    """Active cases that are probably the same matter: the same resident's, or (for a report
+    without a known resident) the same category's from the last few days. One query."""
+    if not case.is_active:
+        return []
+    if case.resident_id is not None:
+        match = Q(resident_id=case.resident_id)
+    elif case.category_id is not None:
+        since = case.created_at - datetime.timedelta(days=DUPLICATE_DAYS)
+        match = Q(category_id=case.category_id, created_at__gte=since)
+    else:
+        return []
+    return list(
+        Case.objects.visible_to(user)
+        .filter(match, state__in=(*WORK_STATES, CaseState.WAITING))
+        .exclude(pk=case.pk)
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def canned_responses_for(*, case: Case) -> list[Any]:
+    """Ready answers for the case: its category's and the general ones, in its language."""
+    from cases.models import CannedResponse
+
+    return list(
+        CannedResponse.objects.filter(active=True, language=case.language)
+        .filter(Q(category__isnull=True) | Q(category_id=case.category_id))
+        .order_by("category_id", "title")
+    )

@@ -13,5 +13,6 @@ urlpatterns = [
     path("<str:reference>/", views.case_detail, name="detail"),
     path("<str:reference>/note/", views.case_note, name="note"),
     path("<str:reference>/take/", views.case_take, name="take"),
+    path("<str:reference>/reply/", views.case_reply, name="reply"),
     path("<str:reference>/do/<slug:name>/", views.case_transition, name="transition"),
 ]

@@ -86,8 +86,57 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             ),
             "note_form": NoteForm(),
             "state_labels": dict(CaseState.choices),
+            "panel": selectors.resident_panel(user=request.user, case=case),  # type: ignore[arg-type]
+            "duplicates": selectors.duplicate_suggestions(user=request.user, case=case)  # type: ignore[arg-type]
+            if "merge" in allowed
+            else [],
+            "reply": _reply_context(request, case),
         },
     )
+
+
+def _reply_context(request: HttpRequest, case):  # type: ignore[no-untyped-def]
+    """The reply form: the channels the resident can be answered on, canned responses in the
+    case's language, and the chosen canned text (``?canned=<id>``, so it works without JS)."""
+    answerable = case.is_active or case.state in (
+        CaseState.RESOLVED,
+        CaseState.RESOLVED_FIRST_CONTACT,
+    )
+    if not answerable or not permissions.owns_case(request.user, case):  # type: ignore[arg-type]
+        return None
+    canned = selectors.canned_responses_for(case=case)
+    chosen = request.GET.get("canned", "")
+    text = next((c.body for c in canned if str(c.pk) == chosen), "")
+    channels = []
+    if case.resident is not None:
+        if case.resident.emails.exists():
+            channels.append((Channel.EMAIL, Channel.EMAIL.label))
+        if case.resident.phones.exists():
+            channels.append((Channel.SMS, Channel.SMS.label))
+    preferred = case.origin_channel if case.origin_channel in (Channel.EMAIL, Channel.SMS) else ""
+    return {"canned": canned, "text": text, "channels": channels, "preferred": preferred}
+
+
+@login_required
+@require_POST
+def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
+    """Answer the resident by e-mail or SMS from the case view."""
+    from channels_app.email.replies import case_reply_email
+    from channels_app.sms.replies import case_reply_sms
+
+    case = _get_case(request, reference)
+    channel = request.POST.get("channel", "")
+    send = {Channel.EMAIL: case_reply_email, Channel.SMS: case_reply_sms}.get(channel)  # type: ignore[call-overload]
+    if send is None:
+        messages.error(request, _("Choose e-mail or SMS."))
+        return redirect("cases:detail", reference=reference)
+    try:
+        send(actor=Actor.staff(request.user), case_id=case.pk, body=request.POST.get("body", ""))  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Reply sent to the resident."))
+    return redirect("cases:detail", reference=reference)
 
 
 @login_required

@@ -10,12 +10,13 @@ from cases.models.organisation import (
     ServiceAgreement,
 )
 from cases.models.resident import PowerOfAttorney, Resident, ResidentEmail, ResidentPhone
-from cases.models.routing import CaseEscalation, Notification, RoutingRule
+from cases.models.routing import CannedResponse, CaseEscalation, Notification, RoutingRule
 
 __all__ = [
     "ActorType",
     "BusinessCalendar",
     "CalendarException",
+    "CannedResponse",
     "Case",
     "CaseEscalation",
     "CaseEvent",

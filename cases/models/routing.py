@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.choices import Channel, Priority
+from cases.choices import Channel, Language, Priority
 
 
 def _lines(text: str) -> list[str]:
@@ -187,3 +187,32 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message[:60]
+
+
+class CannedResponse(models.Model):
+    """A ready answer an agent can start a reply from, per category (or for any) and language."""
+
+    title = models.CharField(_("title"), max_length=150)
+    category = models.ForeignKey(
+        "cases.Category",
+        verbose_name=_("category"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="canned_responses",
+        help_text=_("Empty: offered on every case."),
+    )
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.SWEDISH
+    )
+    body = models.TextField(_("text"))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("canned response")
+        verbose_name_plural = _("canned responses")
+        ordering = ["title", "id"]
+        indexes = [models.Index(fields=["language", "active"], name="canned_language_active")]
+
+    def __str__(self) -> str:
+        return self.title
