@@ -104,6 +104,17 @@ class ContactLogForm(forms.Form):
             timezone.localdate()
         ).order_by("code")
 
+    def describe_errors(self) -> None:
+        """Point each field in error at its message (and its help): screen readers read both."""
+        for name in self.errors:
+            if name not in self.fields:
+                continue
+            bound = self[name]
+            ids = [f"{bound.auto_id}-error"]
+            if self.fields[name].help_text:
+                ids.append(f"{bound.auto_id}_helptext")
+            self.fields[name].widget.attrs["aria-describedby"] = " ".join(ids)
+
     def clean(self):  # type: ignore[no-untyped-def]
         data = super().clean()
         if not data.get("case_reference") and not (data.get("subject") or "").strip():

@@ -229,7 +229,14 @@ def workspace(request: HttpRequest) -> HttpResponse:
     names = selectors.queues_for(user)  # type: ignore[arg-type]
     if not names:
         raise Http404(_("You have no work queues."))
-    name = request.GET.get("queue") or names[0]
+    now = timezone.now()
+    counts = None
+    name = request.GET.get("queue", "")
+    if not name:
+        # Start where the work is: one's own cases, else the next queue (the contact center's
+        # queue for an agent, the department desk's for a handler's own empty list).
+        counts = selectors.queue_counts(user=user, now=now)  # type: ignore[arg-type]
+        name = next((n for n in names if counts.get(n)), names[0])
     if name not in names:
         raise Http404(_("No such queue."))
     filters = {
@@ -237,7 +244,6 @@ def workspace(request: HttpRequest) -> HttpResponse:
         for key in selectors.QUEUE_FILTERS
         if request.GET.get(key, "").strip()
     }
-    now = timezone.now()
     qs = selectors.queue_cases(user=user, name=name, now=now, filters=filters)  # type: ignore[arg-type]
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     soon = now + datetime.timedelta(hours=settings.QUEUE_AT_RISK_HOURS)
@@ -254,7 +260,8 @@ def workspace(request: HttpRequest) -> HttpResponse:
     }
     if request.GET.get("fragment"):
         return render(request, "cases/_queue_list.html", context)
-    counts = selectors.queue_counts(user=user, now=now)  # type: ignore[arg-type]
+    if counts is None:
+        counts = selectors.queue_counts(user=user, now=now)  # type: ignore[arg-type]
     context.update(
         tabs=[(n, selectors.Queue.LABELS[n], counts.get(n, 0)) for n in names],
         channels=Channel.choices,
@@ -360,4 +367,6 @@ def contact_log_view(request: HttpRequest) -> HttpResponse:
                 request, _("Contact logged on case %(ref)s.") % {"ref": case.reference}
             )
             return redirect("cases:detail", reference=case.reference)
+    if form.errors:
+        form.describe_errors()
     return render(request, "cases/log.html", {"form": form}, status=400 if form.errors else 200)

@@ -59,7 +59,7 @@ ROOT_URLCONF = "contactcenter.urls"
 WSGI_APPLICATION = "contactcenter.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "cases:list"
+LOGIN_REDIRECT_URL = "home"  # the work queues for those who have them
 LOGOUT_REDIRECT_URL = "login"
 
 TEMPLATES = [

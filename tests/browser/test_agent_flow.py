@@ -24,8 +24,8 @@ def test_an_agent_works_a_case_with_the_keyboard_only(  # type: ignore[no-untype
     # When the agent logs in with the keyboard
     keyboard_login(page, "agent")
 
-    # Then the case list shows the case
-    assert page.url.endswith("/cases/"), page.url
+    # Then they land in the work queues, and the contact center's queue shows the case
+    assert "/cases/queue/" in page.url, page.url
     link = page.get_by_role("link", name=case.reference, exact=True)
     link.wait_for()
     assert page.locator("html").get_attribute("lang") == lang
