@@ -191,3 +191,23 @@ def test_the_letter_queue_and_phone_tasks_are_accessible(  # type: ignore[no-unt
         page.goto(url)
         assert_landmarks(page)
         assert_accessible(page, where=f"{url} ({lang})")
+
+
+def test_the_case_views_shortcuts_move_the_focus(  # type: ignore[no-untyped-def]
+    org: Org, new_page, live_server, routing_deferred
+) -> None:
+    case = residents_case(org, "Soptunnan")
+    page = signed_in_page(new_page, live_server, org.agent, "sv")
+    page.goto(f"/cases/{case.reference}/")
+
+    page.keyboard.press("r")
+    assert page.evaluate("() => document.activeElement.id") == "reply-body"
+    page.keyboard.type("nr")  # typing in the reply box is text, not shortcuts
+    assert page.locator("#reply-body").input_value() == "nr"
+    page.locator("#reply-body").blur()
+    page.keyboard.press("n")
+    assert page.evaluate("() => document.activeElement.name") == "text"
+    page.locator("form[action$='/note/'] textarea").blur()
+    with page.expect_navigation():
+        page.keyboard.press("g")
+    assert "/cases/queue/" in page.url
