@@ -16,14 +16,15 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from cases import permissions, selectors
-from cases.choices import Channel, Language
+from cases.choices import Channel, Direction, Language, Nature
 from cases.forms import ContactLogForm, NoteForm, TransitionForm
-from cases.models import CaseState, Department
+from cases.models import ActorType, CaseState, Department, EventKind
 from cases.services import cases as case_services
 from cases.services.actors import Actor
 from cases.services.contact_log import ContactLogInput, contact_log
@@ -74,28 +75,74 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = _get_case(request, reference)
     case_services.case_record_view(actor=Actor.staff(request.user), case=case)  # type: ignore[arg-type]
     allowed = permissions.transitions_for(request.user, case)  # type: ignore[arg-type]
+    panel = selectors.resident_panel(user=request.user, case=case)  # type: ignore[arg-type]
     return render(
         request,
         "cases/detail.html",
         {
             "case": case,
-            "timeline": selectors.case_timeline(case=case),
+            "timeline_rows": _timeline_rows(selectors.case_timeline(case=case)),
             "transitions": [(name, TRANSITION_ACTIONS[name]) for name in allowed],
             "departments": Department.objects.filter(active=True, is_contact_center=False).order_by(
                 "code"
             ),
             "note_form": NoteForm(),
             "state_labels": dict(CaseState.choices),
-            "panel": selectors.resident_panel(user=request.user, case=case),  # type: ignore[arg-type]
+            "panel": panel,
             "duplicates": selectors.duplicate_suggestions(user=request.user, case=case)  # type: ignore[arg-type]
             if "merge" in allowed
             else [],
-            "reply": _reply_context(request, case),
+            "reply": _reply_context(request, case, panel),
         },
     )
 
 
-def _reply_context(request: HttpRequest, case):  # type: ignore[no-untyped-def]
+def _timeline_rows(timeline: list[selectors.TimelineEntry]) -> list[dict[str, object]]:
+    """The timeline as display strings, built in Python: a case view with a long history
+    renders in a fraction of the time the template's per-entry lookups would take."""
+    kinds = dict(EventKind.choices)
+    states = dict(CaseState.choices)
+    actors = dict(ActorType.choices)
+    channels = dict(Channel.choices)
+    directions = dict(Direction.choices)
+    natures = dict(Nature.choices)
+    failure = _("failure demand")
+    rows = []
+    for entry in timeline:
+        event, contact = entry.event, entry.contact
+        detail = ""
+        if event.kind == EventKind.TRANSITION:
+            detail = (
+                f"{states.get(event.from_state, event.from_state)} → "
+                f"{states.get(event.to_state, event.to_state)}"
+            )
+        if contact is not None:
+            parts = [
+                str(directions.get(contact.direction, "")),
+                str(natures.get(contact.nature, "")),
+            ]
+            if contact.failure_demand:
+                parts.append(str(failure))
+            detail = f"{channels.get(contact.channel, contact.channel)} ({', '.join(parts)})"
+            if contact.summary:
+                detail += f" – {contact.summary}"
+        local = timezone.localtime(entry.at)
+        rows.append(
+            {
+                "kind": event.kind,
+                "iso": local.isoformat(),
+                "when": date_format(local, "SHORT_DATETIME_FORMAT"),
+                "label": kinds.get(event.kind, event.kind),
+                "detail": detail,
+                "actor": event.actor.username if event.actor else actors.get(event.actor_type, ""),
+                "public": event.kind == EventKind.NOTE and bool((event.data or {}).get("public")),
+                "reason": event.reason,
+            }
+        )
+    return rows
+
+
+def _reply_context(request: HttpRequest, case, panel):  # type: ignore[no-untyped-def]
     """The reply form: the channels the resident can be answered on, canned responses in the
     case's language, and the chosen canned text (``?canned=<id>``, so it works without JS)."""
     answerable = case.is_active or case.state in (
@@ -108,10 +155,10 @@ def _reply_context(request: HttpRequest, case):  # type: ignore[no-untyped-def]
     chosen = request.GET.get("canned", "")
     text = next((c.body for c in canned if str(c.pk) == chosen), "")
     channels = []
-    if case.resident is not None:
-        if case.resident.emails.exists():
+    if panel is not None:
+        if panel.emails:
             channels.append((Channel.EMAIL, Channel.EMAIL.label))
-        if case.resident.phones.exists():
+        if panel.phones:
             channels.append((Channel.SMS, Channel.SMS.label))
     preferred = case.origin_channel if case.origin_channel in (Channel.EMAIL, Channel.SMS) else ""
     return {"canned": canned, "text": text, "channels": channels, "preferred": preferred}

@@ -26,7 +26,8 @@ def test_pages_need_a_login(org: Org) -> None:
 def test_login_with_the_form(org: Org) -> None:
     client = Client()
     response = client.post("/login/", {"username": "agent", "password": "pw"})
-    assert (response.status_code, response["Location"]) == (302, "/cases/")
+    # home: staff with work queues go on to them
+    assert (response.status_code, response["Location"]) == (302, "/")
     bad = Client().post("/login/", {"username": "agent", "password": "wrong"})
     assert bad.status_code == 200
     assert b"didn't match" in bad.content
