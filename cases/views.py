@@ -22,7 +22,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from cases import permissions, selectors
-from cases.choices import Channel, Direction, Language, Nature
+from cases.choices import Channel, Direction, Language, Nature, Priority
 from cases.forms import ContactLogForm, NoteForm, TransitionForm
 from cases.models import ActorType, CaseState, Department, EventKind
 from cases.services import cases as case_services
@@ -294,7 +294,16 @@ def workspace(request: HttpRequest) -> HttpResponse:
     qs = selectors.queue_cases(user=user, name=name, now=now, filters=filters)  # type: ignore[arg-type]
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     soon = now + datetime.timedelta(hours=settings.QUEUE_AT_RISK_HOURS)
+    # Display strings made once here: a template lookup per cell is most of a page's time.
+    channel_labels, state_labels = dict(Channel.choices), dict(CaseState.choices)
+    priority_labels = dict(Priority.choices)
     for case in page:
+        case.url = f"/cases/{case.reference}/"
+        case.channel_label = channel_labels.get(case.origin_channel, case.origin_channel)
+        case.state_label = state_labels.get(case.state, case.state)
+        case.priority_label = (
+            priority_labels[case.priority] if case.priority in ("urgent", "high") else ""
+        )
         case.due = _next_deadline(case)
         case.overdue = case.due is not None and case.due < now
         case.due_soon = case.due is not None and not case.overdue and case.due <= soon
