@@ -11,7 +11,7 @@ from django.db.models import Case as DbCase
 from django.db.models import Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Least
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Role, User
 from cases import identity, permissions
@@ -200,12 +200,12 @@ class Queue:
     DEADLINE = "deadline"
 
     LABELS = {
-        MINE: _lazy("My cases"),
-        CONTACT_CENTER: _lazy("Contact center"),
-        TRIAGE: _lazy("Triage"),
-        DEPARTMENT: _lazy("Department"),
-        WAITING: _lazy("Waiting for resident"),
-        DEADLINE: _lazy("Close to or past deadline"),
+        MINE: gettext_lazy("My cases"),
+        CONTACT_CENTER: gettext_lazy("Contact center"),
+        TRIAGE: gettext_lazy("Triage"),
+        DEPARTMENT: gettext_lazy("Department"),
+        WAITING: gettext_lazy("Waiting for resident"),
+        DEADLINE: gettext_lazy("Close to or past deadline"),
     }
 
 
