@@ -207,3 +207,13 @@ def collect_errors(errors: dict[str, list[str]], field: str, func: Callable[[], 
     except ValidationError as exc:
         errors.setdefault(field, []).extend(str(m) for m in exc.messages)
         return None
+
+
+def location_key(*, lat: float | None = None, long: float | None = None, address: str = "") -> str:
+    """A comparable key for where a reported fault is, for finding duplicates: coordinates
+    rounded to four decimals (about ten metres) as ``geo:lat,long``, else the address in lower
+    case with single spaces as ``addr:...``; empty when neither is given."""
+    if lat is not None and long is not None:
+        return f"geo:{float(lat):.4f},{float(long):.4f}"
+    text = " ".join(str(address or "").lower().replace(",", " ").split())
+    return f"addr:{text}"[:120] if text else ""

@@ -490,16 +490,19 @@ DUPLICATE_DAYS = 3
 
 
 def duplicate_suggestions(*, user: User, case: Case, limit: int = 5) -> list[Case]:
-    """Active cases that are probably the same matter: the same resident's, or (for a report
-    without a known resident) the same category's from the last few days. One query."""
+    """Active cases that are probably the same matter: the same resident's, or the same
+    category's at the same place (``location_key``) from the last few days. One query."""
     if not case.is_active:
         return []
+    match = Q(pk__in=[])
     if case.resident_id is not None:
-        match = Q(resident_id=case.resident_id)
-    elif case.category_id is not None:
+        match |= Q(resident_id=case.resident_id)
+    if case.category_id is not None and case.location_key:
         since = case.created_at - datetime.timedelta(days=DUPLICATE_DAYS)
-        match = Q(category_id=case.category_id, created_at__gte=since)
-    else:
+        match |= Q(
+            category_id=case.category_id, location_key=case.location_key, created_at__gte=since
+        )
+    if case.resident_id is None and not case.location_key:
         return []
     return list(
         Case.objects.visible_to(user)

@@ -248,6 +248,28 @@ def _skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+def spawn_celery(
+    kind: str, env: dict[str, str], log_path: Path, *args: str
+) -> subprocess.Popen[bytes]:
+    """``celery -A contactcenter <kind> --loglevel=INFO <args>`` (``worker`` or ``beat``) in
+    its own process group, output appended to ``log_path``. ``env`` is the whole environment.
+    A worker gets ``--pool=solo`` and no mingle, gossip or heartbeat unless ``args`` says so."""
+    if kind == "worker":
+        args = ("--pool=solo", "--without-mingle", "--without-gossip", "--without-heartbeat", *args)
+    env = {**env, "PYTHONUNBUFFERED": "1"}
+    env.pop("PYTEST_CURRENT_TEST", None)
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "contactcenter", kind, "--loglevel=INFO", *args],
+            cwd=BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(
     request: pytest.FixtureRequest,
@@ -274,34 +296,9 @@ def celery_worker_process(
         "DATABASE_URL": _database_url(settings_dict),
         "CELERY_BROKER_URL": celery_broker_purged,
         "CELERY_TASK_ALWAYS_EAGER": "0",
-        "PYTHONUNBUFFERED": "1",
     }
-    env.pop("PYTEST_CURRENT_TEST", None)
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "contactcenter",
-        "worker",
-        "--pool=solo",
-        "--without-mingle",
-        "--without-gossip",
-        "--without-heartbeat",
-        "--loglevel=INFO",
-        f"--hostname={hostname}",
-    ]
     started = time.monotonic()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=BASE_DIR,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = spawn_celery("worker", env, log_path, f"--hostname={hostname}")
     worker = WorkerProcess(
         process=process,
         hostname=hostname,

@@ -136,6 +136,15 @@ class Case(ConcurrentTransitionMixin, models.Model):
         help_text=_("At the contact center waiting to be classified (no category, or returned)."),
     )
     routed_at = models.DateTimeField(_("routed"), null=True, blank=True, editable=False)
+    location_key = models.CharField(
+        _("location"),
+        max_length=120,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Where a reported fault is, for finding duplicates (rounded coordinates or address)."
+        ),
+    )
     respond_due_at = models.DateTimeField(_("answer by"), null=True, blank=True)
     accept_due_at = models.DateTimeField(_("accept by"), null=True, blank=True)
     resolve_due_at = models.DateTimeField(_("resolve by"), null=True, blank=True)
@@ -161,6 +170,12 @@ class Case(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["assignee", "state"], name="case_assignee_state"),
             models.Index(fields=["state", "resolve_due_at"], name="case_state_resolve_due"),
             models.Index(fields=["resident", "-created_at"], name="case_resident_created"),
+            # Possible duplicates: the same category at the same place within a few days.
+            models.Index(
+                fields=["location_key", "category", "created_at"],
+                condition=~Q(location_key=""),
+                name="case_location_duplicates",
+            ),
             # The routing sweep looks for cases a lost task left unrouted.
             models.Index(fields=["created_at"], condition=Q(state="new"), name="case_new_unrouted"),
         ]

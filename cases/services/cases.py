@@ -112,8 +112,10 @@ def case_create(
     case_type: str = "",
     priority: str = Priority.NORMAL,
     language: str = "",
+    location_key: str = "",
 ) -> Case:
-    """Open a case from its first contact. It starts ``new``, owned by the contact center."""
+    """Open a case from its first contact. It starts ``new``, owned by the contact center.
+    ``location_key`` (``identity.location_key``) says where a reported fault is."""
     case, _contact = case_create_with_contact(
         actor=actor,
         subject=subject,
@@ -125,6 +127,7 @@ def case_create(
         case_type=case_type,
         priority=priority,
         language=language,
+        location_key=location_key,
     )
     return case
 
@@ -141,6 +144,7 @@ def case_create_with_contact(
     case_type: str = "",
     priority: str = Priority.NORMAL,
     language: str = "",
+    location_key: str = "",
 ) -> tuple[Case, Contact]:
     """``case_create``, also returning the contact it recorded (intake links its inbound
     record to that contact without reading it back)."""
@@ -165,6 +169,7 @@ def case_create_with_contact(
         priority=priority,
         language=language,
         owner=owner,
+        location_key=location_key,
     )
 
 
@@ -185,6 +190,7 @@ def _case_insert(
     priority: str,
     language: str,
     owner: Department,
+    location_key: str = "",
 ) -> tuple[Case, Contact]:
     now = timezone.now()
     case_id = _preallocated_case_id()
@@ -202,6 +208,7 @@ def _case_insert(
         origin_channel=contact.channel,
         language=language
         or (resident.preferred_language if resident else settings.LANGUAGE_CODE[:2]),
+        location_key=location_key[:120],
         created_at=now,
     )
     if case_id is None:  # SQLite: the id is known only after the insert

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from cases import identity
 from cases.choices import Channel, Nature
 from cases.models import Case, Category, Resident
 from cases.services.actors import Actor
@@ -55,6 +56,7 @@ def process(message: InboundMessage) -> IntakeResult:
         )
         case = case_create(
             actor=Actor.resident(Channel.ESERVICE),
+            location_key=_location_key(payload),
             subject=case_subject(category_name, description),
             description=case_description(payload),
             category=category,
@@ -69,6 +71,16 @@ def process(message: InboundMessage) -> IntakeResult:
         )
         _queue_receipt(message=message, case=case, resident=resident, category=category)
     return IntakeResult(case=case)
+
+
+def _location_key(payload: dict[str, Any]) -> str:
+    """Where the reported fault is: the first location field answered on the form."""
+    for value in (payload.get("fields") or {}).values():
+        if isinstance(value, dict) and ("lat" in value or "address" in value):
+            return identity.location_key(
+                lat=value.get("lat"), long=value.get("long"), address=value.get("address", "")
+            )
+    return ""
 
 
 def _category(payload: dict[str, Any]) -> Category | None:

@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 
+from cases import identity
 from cases.choices import Channel, Nature
 from cases.models import Category
 from cases.services.actors import Actor
@@ -49,6 +50,11 @@ def process(message: InboundMessage) -> IntakeResult:
     )
     case = case_create(
         actor=Actor.resident(Channel.ESERVICE),
+        location_key=identity.location_key(
+            lat=payload.get("lat"),
+            long=payload.get("long"),
+            address=payload.get("address_string", ""),
+        ),
         subject=payload["subject"],
         description=payload["case_description"],
         category=category,

@@ -155,3 +155,41 @@ def test_the_case_view_query_count_does_not_grow_with_the_timeline(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(f"/cases/{case.reference}/")
     assert response.content.decode().count("Anteckning ") == 50
+
+
+def test_location_keys_compare_places_not_spellings() -> None:
+    from cases.identity import location_key
+
+    assert location_key(lat=59.329312, long=18.068581) == "geo:59.3293,18.0686"
+    assert location_key(address="  Storgatan 5,  Exempelstad ") == "addr:storgatan 5 exempelstad"
+    assert location_key(address="storgatan 5 EXEMPELSTAD") == "addr:storgatan 5 exempelstad"
+    assert location_key() == ""
+
+
+def test_reports_of_the_same_fault_at_the_same_place_are_suggested(org: Org) -> None:
+    import datetime
+
+    import time_machine
+
+    from cases.selectors import duplicate_suggestions
+
+    def report(key: str, subject: str) -> Case:
+        return case_create(
+            actor=Actor.resident(Channel.ESERVICE),
+            subject=subject,
+            contact=ContactInput(channel=Channel.ESERVICE),
+            category=org.bins,
+            location_key=key,
+        )
+
+    start = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False):
+        old = report("geo:59.3293,18.0686", "För länge sedan")
+    with time_machine.travel(start + datetime.timedelta(days=5), tick=False):
+        first = report("geo:59.3293,18.0686", "Full container")
+        elsewhere = report("geo:59.3300,18.0700", "Annan plats")
+        second = report("geo:59.3293,18.0686", "Containern är full")
+
+    assert duplicate_suggestions(user=org.agent, case=second) == [first]
+    assert duplicate_suggestions(user=org.agent, case=elsewhere) == []
+    assert old not in duplicate_suggestions(user=org.agent, case=first)

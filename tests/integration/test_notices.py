@@ -14,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,7 +30,7 @@ from cases.services.residents import resident_create
 from cases.services.transitions import case_open, case_wait_for_resident
 from channels_app.models import OutboundMessage, OutboundStatus
 from common.processes import stop_process_group
-from tests.conftest import BASE_DIR, WorkerProcess, _database_url
+from tests.conftest import WorkerProcess, _database_url, spawn_celery
 from tests.municipality import Org
 from tests.servers import SmtpSink, smtp_sink_running
 
@@ -140,33 +138,8 @@ def mail_worker(
         "DJANGO_EMAIL_HOST": smtp.host,
         "DJANGO_EMAIL_PORT": str(smtp.port),
         "DJANGO_EMAIL_USE_TLS": "0",
-        "PYTHONUNBUFFERED": "1",
     }
-    env.pop("PYTEST_CURRENT_TEST", None)
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "contactcenter",
-                "worker",
-                "--pool=solo",
-                "--without-mingle",
-                "--without-gossip",
-                "--without-heartbeat",
-                "--loglevel=INFO",
-                f"--queues={queue}",
-                f"--hostname={hostname}",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = spawn_celery("worker", env, log_path, f"--queues={queue}", f"--hostname={hostname}")
     worker = WorkerProcess(
         process=process,
         hostname=hostname,

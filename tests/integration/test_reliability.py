@@ -24,7 +24,7 @@ from django.db import connection
 from cases.models import Case, CaseEvent, CaseState
 from channels_app.models import OutboundMessage
 from common.processes import stop_process_group
-from tests.conftest import BASE_DIR, _database_url
+from tests.conftest import BASE_DIR, _database_url, spawn_celery
 from tests.municipality import Org
 from tests.servers import SmtpSink, redis_server_running, smtp_sink_running
 
@@ -43,45 +43,12 @@ def _env(broker: str, sink: SmtpSink) -> dict[str, str]:
         "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "DJANGO_EMAIL_HOST": sink.host,
         "DJANGO_EMAIL_PORT": str(sink.port),
-        "PYTHONUNBUFFERED": "1",
     }
-    env.pop("PYTEST_CURRENT_TEST", None)
     return env
 
 
-def _celery(kind: str, env: dict[str, str], log: Path, *extra: str) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "contactcenter",
-                kind,
-                "--loglevel=INFO",
-                *extra,
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
 def _worker(env: dict[str, str], log: Path, name: str) -> subprocess.Popen[bytes]:
-    return _celery(
-        "worker",
-        env,
-        log,
-        "--pool=solo",
-        "--without-mingle",
-        "--without-gossip",
-        "--without-heartbeat",
-        f"--hostname={name}@%h",
-    )
+    return spawn_celery("worker", env, log, f"--hostname={name}@%h")
 
 
 def _driver(env: dict[str, str], *args: str, timeout: float = 300) -> dict[str, Any]:
@@ -219,7 +186,7 @@ def test_cases_created_while_redis_is_down_are_accepted_and_finished_when_it_is_
         redis.start()
         back = time.monotonic()
         worker = _worker(env, tmp_path / "worker.log", "back")
-        beat = _celery(
+        beat = spawn_celery(
             "beat", env, tmp_path / "beat.log", f"--schedule={tmp_path / 'beat-schedule'}"
         )
         try:

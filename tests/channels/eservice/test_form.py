@@ -444,3 +444,13 @@ def test_a_receipt_is_written_again_once_the_window_has_passed(
     post(client, form_data(token="tok_" + "c" * 28, description="Nytt"))
     # Then it gets its receipt
     assert OutboundMessage.objects.filter(to="anna@example.org").count() == 2
+
+
+def test_the_place_of_the_fault_is_kept_for_finding_duplicates(
+    client: Client, category: Category
+) -> None:
+    post(client, form_data(**{"f-where": "59.329312,18.068581"}))
+    post(client, form_data(token="tok_" + "b" * 28, **{"f-where": "Storgatan 5,  Exempelstad"}))
+
+    keys = sorted(Case.objects.values_list("location_key", flat=True))
+    assert keys == ["addr:storgatan 5 exempelstad", "geo:59.3293,18.0686"]

@@ -311,3 +311,13 @@ def test_a_request_recorded_but_not_processed_is_finished_by_the_sweep(
         Client().get(f"/open311/v2/tokens/{row['token']}.json").json()[0]["service_request_id"]
         == case.reference
     )
+
+
+def test_the_place_of_the_report_is_kept_for_finding_duplicates(world: Open311World) -> None:
+    from cases.identity import location_key
+
+    world.post(**VALID)
+
+    case = Case.objects.get()
+    assert case.location_key == location_key(lat=float(VALID["lat"]), long=float(VALID["long"]))
+    assert case.location_key.startswith("geo:")
