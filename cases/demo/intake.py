@@ -122,6 +122,7 @@ def configure_intake(departments: dict[str, Department]) -> str:
     )
     _routing_rules(today)
     _department_heads(departments)
+    _canned_responses(today)
     Open311Client.objects.update_or_create(
         name="Demo: felanmälan-appen",
         defaults={
@@ -189,3 +190,49 @@ def _department_heads(departments: dict[str, Department]) -> None:
         if head is not None:
             department.head = head
             department.save(update_fields=["head"])
+
+
+# Demo canned responses: (title, category code or "" for every case, language, text).
+CANNED_RESPONSES = [
+    (
+        "Tack, vi återkommer",
+        "",
+        "sv",
+        "Hej!\n\nTack för ditt meddelande. Vi har tagit emot ärendet och återkommer så snart vi "
+        "kan.\n\nVänliga hälsningar\nKontaktcenter, Exempelstad kommun",
+    ),
+    (
+        "Tak, vi vender tilbage",
+        "",
+        "da",
+        "Hej!\n\nTak for din henvendelse. Vi har modtaget sagen og vender tilbage hurtigst "
+        "muligt.\n\nVenlig hilsen\nKontaktcenter, Exempelstad kommune",
+    ),
+    (
+        "Thank you, we will be in touch",
+        "",
+        "en",
+        "Hello,\n\nThank you for your message. We have received your case and will get back to "
+        "you as soon as we can.\n\nKind regards\nContact centre, Exempelstad municipality",
+    ),
+    (
+        "Missad tömning: ny hämtning",
+        "missed-waste-collection",
+        "sv",
+        "Hej!\n\nVi beklagar att ditt kärl inte blev tömt. Entreprenören hämtar inom två "
+        "arbetsdagar. Ställ gärna fram kärlet med handtaget utåt senast kl. 06.\n\nVänliga "
+        "hälsningar\nKontaktcenter, Exempelstad kommun",
+    ),
+]
+
+
+def _canned_responses(today: datetime.date) -> None:
+    from cases.models import CannedResponse
+
+    for title, code, language, body in CANNED_RESPONSES:
+        category = Category.objects.valid_on(today).filter(code=code).first() if code else None
+        if code and category is None:
+            continue
+        CannedResponse.objects.update_or_create(
+            title=title, language=language, defaults={"category": category, "body": body}
+        )
