@@ -231,3 +231,46 @@ def test_an_eservice_form_and_its_errors_are_accessible(  # type: ignore[no-unty
     assert page.evaluate("() => document.activeElement.closest('.error-summary') !== null")
     page.keyboard.press("Enter")
     assert page.evaluate("() => location.hash") == f"#{target}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_quarantine_page_is_accessible(  # type: ignore[no-untyped-def]
+    org: Org, new_page, live_server, lang: str
+) -> None:
+    from channels_app.models import InboundMessage
+
+    InboundMessage.objects.create(
+        channel="email",
+        source="email:kontakt",
+        external_id="broken-1",
+        status="quarantined",
+        reason="Broken MIME",
+    )
+    page = signed_in_page(new_page, live_server, org.cc_supervisor, lang)
+    page.goto("/intake/quarantine/")
+    page.get_by_text("Broken MIME").wait_for()
+    assert_landmarks(page)
+    assert_accessible(page, where=f"/intake/quarantine/ ({lang})")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_an_eservice_receipt_is_accessible(  # type: ignore[no-untyped-def]
+    eservice: Category, new_page, lang: str
+) -> None:
+    page = new_page(lang)
+    page.goto(f"/e/{eservice.code}/?lang={lang}")
+    page.locator("#id_description").fill("Containern för plast är full vid Storgatan.")
+    for field in page.locator("form.eservice [required]").all():
+        if field.get_attribute("type") in ("radio", "checkbox"):
+            continue
+        if not field.input_value():
+            field.fill("4" if field.get_attribute("type") == "number" else "Storgatan 5")
+    for group in page.locator("form.eservice fieldset").all():
+        radios = group.locator("input[type=radio]")
+        if radios.count() and group.locator("input[type=radio][required]").count():
+            radios.first.check()
+    with page.expect_navigation():
+        page.locator("form.eservice button[type=submit]:visible").last.click()
+    assert "/receipt/" in page.url, page.url
+    assert_landmarks(page)
+    assert_accessible(page, where=f"e-service receipt ({lang})")

@@ -186,10 +186,26 @@ def test_the_letter_queue_and_phone_tasks_are_accessible(  # type: ignore[no-unt
     org: Org, new_page, live_server, lang: str
 ) -> None:
     Notification.objects.create(recipient=org.agent, kind="x", message="Frist")
+    case = residents_case(org, "Bygglov för altan", category=org.permit)
+    for channel, to in (("letter", "Storgatan 1\n123 45 Exempelstad"), ("phone", "+46701234567")):
+        OutboundMessage.objects.create(
+            channel=channel,
+            case=case,
+            resident=case.resident,
+            to=to,
+            subject="Ditt ärende har skickats vidare",
+            body="Hej Eva!\n\nDitt ärende har skickats vidare till bygglovsenheten.",
+            kind="notice:forwarded",
+            auto_generated=True,
+        )
     page = signed_in_page(new_page, live_server, org.agent, lang)
-    for url in ("/intake/notices/letters/", "/intake/notices/calls/"):
+    for url in (
+        "/intake/notices/letters/",
+        "/intake/notices/calls/",
+        "/intake/notices/letters/print/",
+    ):
         page.goto(url)
-        assert_landmarks(page)
+        assert page.get_by_text(case.reference).count() >= 1, url
         assert_accessible(page, where=f"{url} ({lang})")
 
 
