@@ -8,12 +8,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+
 _lock = threading.Lock()
 _entries: dict[str, tuple[float, Any]] = {}
 
 
 def ttl_cached(key: str, seconds: float, load: Callable[[], Any]) -> Any:
-    """``load()``'s value, reused for ``seconds`` in this process. A failing load is not cached."""
+    """``load()``'s value, reused for ``seconds`` in this process. A failing load is not cached.
+
+    With ``settings.PROCESS_CACHES_DISABLED`` every call loads: the long-lived worker process
+    of the integration tests sees the test database emptied and refilled between tests."""
+    if getattr(settings, "PROCESS_CACHES_DISABLED", False):
+        return load()
     now = time.monotonic()
     with _lock:
         hit = _entries.get(key)

@@ -296,6 +296,8 @@ def celery_worker_process(
         "DATABASE_URL": _database_url(settings_dict),
         "CELERY_BROKER_URL": celery_broker_purged,
         "CELERY_TASK_ALWAYS_EAGER": "0",
+        # It outlives each test's data: no per-process caches (settings/test.py).
+        "PROCESS_CACHES_DISABLED": "1",
     }
     started = time.monotonic()
     process = spawn_celery("worker", env, log_path, f"--hostname={hostname}")

@@ -48,6 +48,8 @@ def _with_fields(qs: Any) -> Any:
 
 
 def _cached(key: tuple[str, object], load: Any) -> Category | None:
+    if getattr(settings, "PROCESS_CACHES_DISABLED", False):
+        return load()
     now = time.monotonic()
     hit = _category_cache.get(key)
     if hit is not None and hit[0] > now:

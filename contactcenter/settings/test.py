@@ -22,3 +22,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["TEST"] = {"NAME": env.str("SQLITE_TEST_NAME", default=":memory:")}
+
+# The integration tests' Celery worker lives for the whole session while each test empties and
+# refills the database: per-process caches (the contact center, agreements, categories) would
+# hand it rows of an earlier test. conftest.py sets this for that worker.
+PROCESS_CACHES_DISABLED = env.bool("PROCESS_CACHES_DISABLED", default=False)
