@@ -292,6 +292,20 @@ def _contact_insert(
     return row
 
 
+def case_record_outbound(*, actor: Actor, case: Case, contact: ContactInput) -> Contact:
+    """Record a message we send (a reply, a notice) as an outbound contact on ``case``.
+
+    For callers inside a transaction that already holds the case's row lock (a reply service,
+    a transition hook): ``case_add_contact`` would lock and read the row a second time.
+    """
+    if contact.direction != Direction.OUTBOUND:
+        raise ValueError("case_record_outbound records outbound contacts only")
+    _validate_contact(contact)
+    return _contact_insert(
+        case=case, actor=actor, contact=contact, resident=case.resident, at=timezone.now()
+    )
+
+
 @transaction.atomic
 def case_add_contact(*, actor: Actor, case_id: int, contact: ContactInput) -> Contact:
     """Record another contact on a case, on any channel.

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from cases.choices import Channel, Direction
 from cases.services.actors import Actor
-from cases.services.cases import ContactInput, case_add_contact
+from cases.services.cases import ContactInput, case_record_outbound
 from cases.services.common import case_lock, ensure_may_work_on
 from channels_app.email.outbound import email_queue
 from channels_app.email.parse import message_ids
@@ -79,9 +79,9 @@ def case_reply_email(*, actor: Actor, case_id: int, body: str) -> OutboundMessag
         references=references,
         resident=resident,
     )
-    case_add_contact(
+    case_record_outbound(
         actor=actor,
-        case_id=case.pk,
+        case=case,
         contact=ContactInput(
             channel=Channel.EMAIL, direction=Direction.OUTBOUND, summary=body.strip()[:500]
         ),

@@ -30,7 +30,7 @@ from accounts.models import User
 from cases.choices import Channel, ContactPreference, Direction
 from cases.models import Case, CaseEvent, PowerOfAttorney, Resident
 from cases.services.actors import Actor
-from cases.services.cases import ContactInput, case_add_contact
+from cases.services.cases import ContactInput, case_record_outbound
 from channels_app import intake
 from channels_app.email.outbound import email_send, header_safe, new_message_id
 from channels_app.models import OutboundMessage, OutboundStatus, RecipientRole
@@ -214,9 +214,9 @@ def _queue(
         subject, body = "", notice_sms_text(ctx)
     else:  # the letter itself, or what the agent tells the resident on the phone
         subject, body = notice_letter_text(ctx)
-    contact = case_add_contact(
+    contact = case_record_outbound(
         actor=Actor.system(),
-        case_id=case.pk,
+        case=case,
         contact=ContactInput(
             channel=route.channel,
             direction=Direction.OUTBOUND,

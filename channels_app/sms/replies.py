@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from cases.choices import Channel, Direction
 from cases.services.actors import Actor
-from cases.services.cases import ContactInput, case_add_contact
+from cases.services.cases import ContactInput, case_record_outbound
 from cases.services.common import case_lock, ensure_may_work_on
 from channels_app import intake
 from channels_app.email.receipts import sensitive_reply_text
@@ -49,9 +49,9 @@ def case_reply_sms(*, actor: Actor, case_id: int, body: str) -> OutboundMessage:
         _subject, text = sensitive_reply_text(
             language=case.language, reference=case.reference or ""
         )
-    contact = case_add_contact(
+    contact = case_record_outbound(
         actor=actor,
-        case_id=case.pk,
+        case=case,
         contact=ContactInput(channel=Channel.SMS, direction=Direction.OUTBOUND, summary=text[:500]),
     )
     row = OutboundMessage.objects.create(
