@@ -7,7 +7,9 @@ task and the sweep) never process one message twice; the claim, the case work an
 status are written in one transaction, so a crash half-way leaves the message pending for the
 sweep and no half-made case.
 
-Synchronous paths (a form, an Open311 POST, ``ingest_email``) process one message with
+Paths that answer with the result record and process one message: a form post and an Open311
+POST in one transaction with ``inbound_receive``; ``ingest_email`` records first (its mail
+server must get a temporary failure only when the mail is not stored) and then runs
 ``inbound_process``. Workers draining a queue (the IMAP poller's fetches, the sweep) use
 ``inbound_process_batch``: up to ``BATCH_SIZE`` messages claimed by one UPDATE and committed by
 one COMMIT, each message isolated by a savepoint when one of them fails (ADR 0015).
@@ -330,6 +332,88 @@ def inbound_process(*, message_id: int) -> InboundMessage | None:
     except Exception as exc:
         failure = exc
     # The transaction above rolled back (nothing half-made); record why, in a new one.
+    return _record_failure(message_id, failure)
+
+
+def inbound_receive(
+    *,
+    channel: str,
+    source: str,
+    external_id: str,
+    raw: bytes = b"",
+    payload: dict[str, Any] | None = None,
+) -> tuple[InboundMessage, bool]:
+    """Record an inbound item and process it at once, for a caller that answers with the
+    result (an Open311 POST, a form post); ``(message, created)``.
+
+    The happy path is one transaction: the row is inserted already claimed (``processing``),
+    the processor runs, the result is written, one COMMIT. That is what a create costs over
+    HTTP, so it is kept to the minimum (ADR 0024). The guarantee of ``inbound_record`` then
+    ``inbound_process`` still holds, in another way:
+
+    - processing fails (a quarantine, a bug, a lost deadlock): the transaction rolls back, no
+      half-made case, and the item is recorded again in a new transaction and marked
+      quarantined with its reason (or left pending for the sweep when the error is transient);
+    - the process dies before the COMMIT: nothing was recorded and nothing was acknowledged;
+      the sender gets no answer and sends again (a form's browser, an Open311 client), and the
+      retry finds no duplicate;
+    - the key is known (a retry after a lost answer, a double click): the existing row is
+      returned, and processed now if its first attempt never finished.
+    """
+    now = timezone.now()
+    message = InboundMessage(
+        channel=channel,
+        source=source,
+        external_id=external_id[:255],
+        raw=raw,
+        payload=payload or {},
+        received_at=now,
+        status=InboundStatus.PROCESSING,
+        claimed_at=now,
+    )
+    duplicate = False
+    try:
+        with transaction.atomic():
+            try:
+                message.save(force_insert=True)
+            except IntegrityError:
+                duplicate = True
+                raise
+            payload_changed = _apply(message)
+            message.save(update_fields=[*_RESULT_FIELDS, *(["payload"] if payload_changed else [])])
+        return message, True
+    except Exception as exc:
+        failure = exc
+    if duplicate:
+        existing = InboundMessage.objects.get(
+            channel=channel, source=source, external_id=message.external_id
+        )
+        if not _key_reused(channel, _digest(bytes(existing.raw)), raw):
+            if existing.status == InboundStatus.PENDING:  # its first attempt never finished
+                return inbound_process(message_id=existing.pk) or existing, False
+            return existing, False
+    # Processing failed and rolled back, or a Message-ID reused for other mail: the
+    # record-first path now.
+    message, created = inbound_record(
+        channel=channel,
+        source=source,
+        external_id=external_id,
+        raw=raw,
+        payload=payload,
+        received_at=now,
+        process=False,
+    )
+    if message.status != InboundStatus.PENDING:
+        return message, created
+    if duplicate or not created:
+        # A row whose first attempt died before finishing, or a reused Message-ID's variant.
+        return inbound_process(message_id=message.pk) or message, created
+    return _record_failure(message.pk, failure) or message, created
+
+
+def _record_failure(message_id: int, failure: Exception) -> InboundMessage | None:
+    """After a rolled-back attempt: count it, then leave the message pending for the sweep
+    (a transient error with retries left) or quarantine it with the reason."""
     attempts = (
         InboundMessage.objects.filter(pk=message_id).values_list("attempts", flat=True).first()
     )

@@ -1,8 +1,7 @@
 """E-service intake: find the form's category, keep bots out, record a submission and process it.
 
-A submission is recorded raw first (``intake.inbound_record``, keyed by the form's submission
-token) and then processed in the same request, so the receipt can show the case reference at
-once. When processing fails the record stays (quarantined) and the resident still gets a
+A submission is recorded (keyed by the form's submission token) and processed in the same
+request, so the receipt can show the case reference at once. When processing fails the record stays (quarantined) and the resident still gets a
 receipt: their text is never lost.
 """
 
@@ -148,31 +147,32 @@ def submission_record(
     Returns ``(message, created)``; a second post with the same token returns the first record
     untouched. Processing errors never escape: the message is then quarantined (with its
     reason) and a supervisor requeues it later.
+
+    Without files, recording and processing are one transaction (``intake.inbound_receive``).
+    With files the record and its files commit first, then it is processed: the files are
+    written to storage once, and must belong to a record that exists whatever processing does.
     """
-    if files:
-        # The record and its files together: a record whose files are missing would look
-        # complete to the agent.
-        with transaction.atomic():
-            message, created = _record(code=code, token=token, payload=payload)
-            if created:
-                _attach(message, files)
-    else:
-        message, created = _record(code=code, token=token, payload=payload)
+    if not files:
+        return intake.inbound_receive(
+            channel=Channel.ESERVICE, source=source_for(code), external_id=token, payload=payload
+        )
+    # The record and its files together: a record whose files are missing would look
+    # complete to the agent.
+    with transaction.atomic():
+        message, created = intake.inbound_record(
+            channel=Channel.ESERVICE,
+            source=source_for(code),
+            external_id=token,
+            payload=payload,
+            process=False,  # processed right here, in the request, for the receipt
+        )
+        if created:
+            _attach(message, files)
     if created:
         processed = intake.inbound_process(message_id=message.pk)
         if processed is not None:
             message = processed
     return message, created
-
-
-def _record(*, code: str, token: str, payload: dict[str, Any]) -> tuple[InboundMessage, bool]:
-    return intake.inbound_record(
-        channel=Channel.ESERVICE,
-        source=source_for(code),
-        external_id=token,
-        payload=payload,
-        process=False,  # processed right here, in the request, for the receipt
-    )
 
 
 def _attach(message: InboundMessage, files: list[CheckedFile]) -> None:

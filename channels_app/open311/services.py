@@ -1,8 +1,8 @@
 """Writes of the Open311 server: API clients, and turning a POSTed service request into a case.
 
-A POST is recorded raw first (``inbound_record``, unique per client and request content), then
-processed at once in the same request by the shared intake path, so the client gets its case
-reference in the answer. A request that cannot be processed is kept (quarantined) and the
+A POST is recorded raw (unique per client and request content) and processed at once in the
+same request and transaction by the shared intake path (``inbound_receive``), so the client gets
+its case reference in the answer. A request that cannot be processed is kept (quarantined) and the
 client gets a ``token`` to ask about it later, as the spec allows.
 """
 
@@ -92,26 +92,20 @@ def open311_request_submit(
 ) -> SubmitResult:
     """Record the request, process it now, and say what became of it.
 
-    Not one transaction on purpose: the raw record commits first, so whatever happens while
-    making the case (a crash, a quarantine) the request itself is kept and the sweep or an
-    administrator can finish it.
+    One transaction when all goes well (``intake.inbound_receive``); a request that cannot be
+    processed is still kept (quarantined), and the client gets its token.
     """
     raw = urlencode(
         [(name, value) for name in params if name != "api_key" for value in params.getlist(name)]
     ).encode("utf-8")
-    message, _created = intake.inbound_record(
-        channel=Channel.ESERVICE,
-        source=f"open311:{client.pk}",
-        external_id=open311_request_key(client=client, params=params),
-        raw=raw,
-        payload=data.as_payload(client=client),
-        process=False,
-    )
-    if message.status == InboundStatus.PENDING:
-        # Also for a retry of a request whose first attempt died before processing; the claim
-        # inside makes sure only one of two simultaneous retries does the work.
-        with category_hint(data.category):
-            message = intake.inbound_process(message_id=message.pk) or message
+    with category_hint(data.category):
+        message, _created = intake.inbound_receive(
+            channel=Channel.ESERVICE,
+            source=f"open311:{client.pk}",
+            external_id=open311_request_key(client=client, params=params),
+            raw=raw,
+            payload=data.as_payload(client=client),
+        )
     if message.status == InboundStatus.PROCESSED and message.case_id is not None:
         return SubmitResult(message=message, reference=message.case.reference)
     return SubmitResult(message=message, reference=None)

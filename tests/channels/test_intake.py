@@ -411,3 +411,63 @@ def test_a_temporary_database_error_on_one_message_goes_back_to_pending_then_qua
         "Internal error: OperationalError: canceling statement due to lock timeout"
     )
     assert Case.objects.count() == 0 and Contact.objects.count() == 0
+
+
+# --- inbound_receive: record and process in one transaction (forms, Open311 POSTs) ----------------
+def _receive(key: str, **payload: object) -> tuple[InboundMessage, bool]:
+    return intake.inbound_receive(
+        channel=Channel.ESERVICE, source="test:form", external_id=key, payload=payload
+    )
+
+
+def test_receive_records_and_processes_in_one_go(org: Org) -> None:
+    message, created = _receive("r1", subject="Trasig lampa")
+    assert created
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (InboundStatus.PROCESSED, 1)
+    assert message.case.subject == "Trasig lampa"
+    assert message.contact.case_id == message.case_id
+    assert message.claimed_at is not None and message.processed_at is not None
+
+
+def test_receive_twice_with_one_key_is_one_record_and_one_case(org: Org) -> None:
+    first, _ = _receive("r1", subject="Trasig lampa")
+    second, created = _receive("r1", subject="Trasig lampa")
+    assert (created, second.pk, second.case_id) == (False, first.pk, first.case_id)
+    assert InboundMessage.objects.count() == 1 and Case.objects.count() == 1
+
+
+def test_receive_keeps_what_cannot_be_processed_quarantined(org: Org) -> None:
+    message, created = _receive("r1", kind="quarantine")
+    assert created
+    stored = InboundMessage.objects.get()
+    assert (stored.pk, stored.status, stored.reason) == (
+        message.pk,
+        InboundStatus.QUARANTINED,
+        "Unreadable form",
+    )
+    assert stored.payload == {"kind": "quarantine"} and stored.attempts == 1
+
+
+def test_receive_rolls_back_a_half_made_case_and_keeps_the_item(org: Org) -> None:
+    _receive("r1", kind="crash")
+    stored = InboundMessage.objects.get()
+    assert stored.status == InboundStatus.QUARANTINED
+    assert stored.reason == "Internal error: RuntimeError: boom"
+    assert Case.objects.count() == 0 and Contact.objects.count() == 0
+
+
+def test_receive_finishes_a_record_whose_first_attempt_never_did(org: Org) -> None:
+    # Given a record left pending (recorded first, its processing lost)
+    pending, _ = intake.inbound_record(
+        channel=Channel.ESERVICE,
+        source="test:form",
+        external_id="r1",
+        payload={"subject": "Trasig lampa"},
+        process=False,
+    )
+    # When the sender retries
+    message, created = _receive("r1", subject="Trasig lampa")
+    # Then the existing record is processed, once
+    assert (created, message.pk, message.status) == (False, pending.pk, InboundStatus.PROCESSED)
+    assert Case.objects.count() == 1 and InboundMessage.objects.count() == 1
