@@ -228,14 +228,9 @@ def _email_worker(
     otherwise a fetch at a time, as the IMAP poller records it (``inbound_record_many``, one
     transaction) and the worker's batch task processes it (``inbound_process_batch``, one
     transaction). Each message's latency is that of its whole batch (it is committed with it)."""
-    from cases.services import cases
     from channels_app import intake
     from channels_app.email.parse import external_id_for
 
-    if out is not None:
-        # A forked worker: the block of case ids the parent had taken is the parent's (two
-        # children using it would insert the same ids); take blocks of our own.
-        cases._free_ids.clear()
     samples: list[float] = []
     statuses: dict[str, int] = {}
     if single:

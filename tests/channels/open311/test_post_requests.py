@@ -258,13 +258,14 @@ def test_creating_a_case_takes_a_fixed_number_of_queries(
     world: Open311World, django_assert_num_queries, routing_deferred: list[list[int]]
 ) -> None:  # type: ignore[no-untyped-def]
     """Warm (the contact center and the service with its fields cached, an id block taken):
-    8 captured statements on PostgreSQL, 9 on SQLite (which writes the reference after the
-    insert). Outside any transaction: the client (by its key's hash, never cached: a rotated key
-    stops working at once). Then one transaction: BEGIN, the raw record inserted already
-    claimed, case, contact, both events in one INSERT, the record's result, COMMIT. That is 6
-    data statements and one transaction on PostgreSQL."""
+    6 captured statements on PostgreSQL, 9 on SQLite. Outside any transaction: the client (by
+    its key's hash, never cached: a rotated key stops working at once). Then one transaction:
+    BEGIN, the raw record inserted already claimed, the case with its contact and both events
+    in one statement, the record's result, COMMIT. That is 4 data statements and one
+    transaction on PostgreSQL. SQLite writes the case, its reference (known only after the
+    insert), the contact and the events one by one."""
     world.post(**{**VALID, "description": "warm-up"})
-    expected = 8 if connection.vendor == "postgresql" else 9
+    expected = 6 if connection.vendor == "postgresql" else 9
     with django_assert_num_queries(expected):
         response = world.post(**VALID)
     assert response.status_code == 200
@@ -276,10 +277,10 @@ def test_creating_a_case_takes_a_fixed_number_of_queries(
 def test_a_known_reporter_adds_only_the_resident_lookup(
     world: Open311World, django_assert_max_num_queries, routing_deferred: list[list[int]]
 ) -> None:  # type: ignore[no-untyped-def]
-    """+ the resident lookup: one SELECT for a reporter already known (9 captured statements
-    on PostgreSQL, 7 of them data statements; 10 on SQLite)."""
+    """+ the resident lookup: one SELECT for a reporter already known (7 captured statements
+    on PostgreSQL, 5 of them data statements; 10 on SQLite)."""
     world.post(**{**VALID, "description": "first"}, email="anna@example.org")
-    with django_assert_max_num_queries(9 if connection.vendor == "postgresql" else 10):
+    with django_assert_max_num_queries(7 if connection.vendor == "postgresql" else 10):
         response = world.post(**VALID, email="anna@example.org")
     assert response.status_code == 200
 
