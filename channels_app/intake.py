@@ -35,6 +35,7 @@ from cases.choices import Channel
 from cases.models import Case, Contact
 from channels_app.models import InboundMessage, InboundStatus
 from common.exceptions import ApplicationError
+from common.inserts import insert_together, preallocated_id
 from common.transactions import (
     collect_grouped_enqueues,
     enqueue_on_commit,
@@ -362,6 +363,7 @@ def inbound_receive(
     """
     now = timezone.now()
     message = InboundMessage(
+        id=preallocated_id(InboundMessage),
         channel=channel,
         source=source,
         external_id=external_id[:255],
@@ -375,12 +377,14 @@ def inbound_receive(
     try:
         with transaction.atomic():
             try:
-                message.save(force_insert=True)
+                if message.pk is None:  # SQLite: the database assigns the id
+                    message.save(force_insert=True)
+                else:
+                    insert_together([message])
             except IntegrityError:
                 duplicate = True
                 raise
-            payload_changed = _apply(message)
-            message.save(update_fields=[*_RESULT_FIELDS, *(["payload"] if payload_changed else [])])
+            _save_results([message], with_payload=_apply(message))
         return message, True
     except Exception as exc:
         failure = exc
@@ -571,7 +575,8 @@ def _prepare(messages: list[InboundMessage]) -> None:
 
 def _save_results(messages: list[InboundMessage], *, with_payload: bool) -> None:
     """Every message's result in one ``executemany`` (psycopg sends the UPDATEs in one
-    pipeline; ``bulk_update``'s CASE expressions cost more Python than they save)."""
+    pipeline; ``bulk_update``'s CASE expressions cost more Python than they save), or one
+    UPDATE for one message."""
     if not messages:
         return
     names = [*_RESULT_FIELDS, "claimed_at", *(["payload"] if with_payload else [])]
@@ -585,11 +590,12 @@ def _save_results(messages: list[InboundMessage], *, with_payload: bool) -> None
         ]
         for m in messages
     ]
+    sql = f"UPDATE {qn(InboundMessage._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608 - names from the model
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {qn(InboundMessage._meta.db_table)} SET {assignments} WHERE id = %s",  # noqa: S608 - names from the model
-            rows,
-        )
+        if len(rows) == 1:  # a form post: a pipeline for one statement only costs more
+            cursor.execute(sql, rows[0])
+        else:
+            cursor.executemany(sql, rows)
 
 
 def inbound_requeue(*, message_ids: list[int]) -> int:
