@@ -18,7 +18,8 @@ Workloads (one JSON line each, in the shape of ../shared/bench/peer_helpdesk/):
   ``commits_per_message`` are counted over one warm fetch. With ``--only email`` only the
   rows the run created are deleted afterwards (other processes may be writing meanwhile).
 - ``intake_open311_http`` and ``intake_eservice_http``: N creating POSTs over real HTTP to
-  gunicorn (``--workers``, sync) on 127.0.0.1 with production settings, from client threads at
+  gunicorn on 127.0.0.1 with production settings and its production configuration
+  (``gunicorn.conf.py``: 3 ``gthread`` workers, 2 threads each, keep-alive), from clients at
   each ``--concurrency``. Client, gunicorn and PostgreSQL share the machine's cores, as in the
   peer's ``intake_api_http``. ``queries_per_create`` is counted in-process on one warm POST
   (all captured statements, as the peer counts; ``data_statements_per_create`` without
@@ -372,9 +373,10 @@ def bench_email(args: argparse.Namespace, facts: dict[str, Any]) -> dict[str, An
 
 # --- HTTP -------------------------------------------------------------------------------------
 class Gunicorn:
-    """gunicorn on 127.0.0.1 with production settings. ``worker_class`` sync (the default, one
-    request at a time per process, no keep-alive) or gthread (``threads`` per process,
-    keep-alive for ``keepalive`` seconds); ``preload`` imports the project once in the master."""
+    """gunicorn on 127.0.0.1 with production settings. ``worker_class`` sync (one request at a
+    time per process, no keep-alive) or gthread (``threads`` per process, keep-alive for
+    ``keepalive`` seconds; production's default); ``preload`` imports the project once in the
+    master."""
 
     def __init__(
         self,
@@ -852,11 +854,12 @@ def main() -> int:
     parser.add_argument("--email-processes", type=int, default=2)
     parser.add_argument("--http-n", type=int, default=2000)
     parser.add_argument("--concurrency", default="1,4,8")
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
-    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    # Defaults: gunicorn as production runs it (gunicorn.conf.py, WEB_CONCURRENCY=3).
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
     parser.add_argument("--preload", action="store_true")
-    parser.add_argument("--keepalive", type=int, default=2, help="seconds (gthread only)")
+    parser.add_argument("--keepalive", type=int, default=5, help="seconds (gthread only)")
     parser.add_argument(
         "--clients", default="python", help="python (peer-comparable), wrk, or python,wrk"
     )

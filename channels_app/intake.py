@@ -349,7 +349,7 @@ def inbound_receive(
 
     The happy path is one transaction: the row is inserted already claimed (``processing``),
     the processor runs, the result is written, one COMMIT. That is what a create costs over
-    HTTP, so it is kept to the minimum (ADR 0024). The guarantee of ``inbound_record`` then
+    HTTP, so it is kept to the minimum (ADR 0022). The guarantee of ``inbound_record`` then
     ``inbound_process`` still holds, in another way:
 
     - processing fails (a quarantine, a bug, a lost deadlock): the transaction rolls back, no

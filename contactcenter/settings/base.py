@@ -190,6 +190,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
+# Routing and send tasks of single requests (a form post, an Open311 POST, an agent's reply)
+# are collected for this long per process and published as one batch message; 0 publishes
+# each after its commit (common/transactions.py ``Coalescer``, ADR 0022).
+CELERY_PUBLISH_COALESCE_SECONDS = env.float("CELERY_PUBLISH_COALESCE_SECONDS", default=0.05)
 # Task modules that autodiscovery (app.tasks only) does not find.
 CELERY_IMPORTS = [
     "channels_app.email.tasks",

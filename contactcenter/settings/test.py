@@ -19,6 +19,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+# Tests that count what a request enqueues see each publish at its commit; the coalescer's own
+# tests switch it on.
+CELERY_PUBLISH_COALESCE_SECONDS = env.float("CELERY_PUBLISH_COALESCE_SECONDS", default=0.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["TEST"] = {"NAME": env.str("SQLITE_TEST_NAME", default=":memory:")}
