@@ -20,7 +20,7 @@ from cases import identity
 from cases.choices import Channel, Nature
 from cases.models import Case, Category, Resident
 from cases.services.actors import Actor
-from cases.services.cases import ContactInput, case_create
+from cases.services.cases import ContactInput, case_create_with_contact
 from cases.services.residents import resident_find_or_create_by_contact
 from channels_app.email.outbound import email_queue_unless_auto_sent
 from channels_app.eservice.services import category_by_id
@@ -54,7 +54,7 @@ def process(message: InboundMessage) -> IntakeResult:
             name=payload.get("name", ""),
             language=lang,
         )
-        case = case_create(
+        case, contact = case_create_with_contact(
             actor=Actor.resident(Channel.ESERVICE),
             location_key=_location_key(payload),
             subject=case_subject(category_name, description),
@@ -70,7 +70,7 @@ def process(message: InboundMessage) -> IntakeResult:
             ),
         )
         _queue_receipt(message=message, case=case, resident=resident, category=category)
-    return IntakeResult(case=case)
+    return IntakeResult(case=case, contact=contact)
 
 
 def _location_key(payload: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from cases import identity
 from cases.choices import Channel, Nature
 from cases.models import Category
 from cases.services.actors import Actor
-from cases.services.cases import ContactInput, case_create
+from cases.services.cases import ContactInput, case_create_with_contact
 from cases.services.residents import resident_find_or_create_by_contact
 from channels_app.intake import IntakeResult, Quarantine
 from channels_app.models import InboundMessage
@@ -48,7 +48,7 @@ def process(message: InboundMessage) -> IntakeResult:
         if email or phone
         else None  # an anonymous report: nothing to look up
     )
-    case = case_create(
+    case, contact = case_create_with_contact(
         actor=Actor.resident(Channel.ESERVICE),
         location_key=identity.location_key(
             lat=payload.get("lat"),
@@ -65,4 +65,4 @@ def process(message: InboundMessage) -> IntakeResult:
             summary=f"Open311: {payload.get('client', '')}",
         ),
     )
-    return IntakeResult(case=case)
+    return IntakeResult(case=case, contact=contact)

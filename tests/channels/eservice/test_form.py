@@ -87,6 +87,7 @@ def test_a_valid_form_becomes_a_case_and_shows_its_receipt(
     contact = Contact.objects.get(case=case)
     assert (contact.channel, contact.nature) == (Channel.ESERVICE, Nature.TRANSACTION)
     assert contact.resident == case.resident
+    assert message.contact == contact  # the record points at the contact it became
     resident = case.resident
     assert resident.name == "Anna Andersson"
     assert resident.preferred_language == "sv"
@@ -211,10 +212,10 @@ def test_a_failed_processing_keeps_the_submission_and_still_gives_a_receipt(
 ) -> None:
     from channels_app.eservice import processor
 
-    def broken(**kwargs: Any) -> Case:
+    def broken(**kwargs: Any) -> tuple[Case, Contact]:
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(processor, "case_create", broken)
+    monkeypatch.setattr(processor, "case_create_with_contact", broken)
     response = post(client, form_data())
 
     message = InboundMessage.objects.get()
@@ -236,13 +237,13 @@ def test_reprocessing_a_quarantined_submission_gives_the_same_case(
     from channels_app import intake
     from channels_app.eservice import processor
 
-    original = processor.case_create
+    original = processor.case_create_with_contact
     monkeypatch.setattr(
-        processor, "case_create", lambda **kw: (_ for _ in ()).throw(RuntimeError("x"))
+        processor, "case_create_with_contact", lambda **kw: (_ for _ in ()).throw(RuntimeError("x"))
     )
     post(client, form_data())
     message = InboundMessage.objects.get()
-    monkeypatch.setattr(processor, "case_create", original)
+    monkeypatch.setattr(processor, "case_create_with_contact", original)
 
     with django_capture_on_commit_callbacks(execute=True):  # the requeued task runs eagerly
         intake.inbound_requeue(message_ids=[message.pk])

@@ -53,6 +53,7 @@ def test_it_creates_a_case_and_answers_its_reference(world: Open311World) -> Non
     assert (contact.channel, contact.nature) == (Channel.ESERVICE, Nature.TRANSACTION)
     message = InboundMessage.objects.get()
     assert message.status == InboundStatus.PROCESSED and message.case == case
+    assert message.contact == contact
     assert message.source == f"open311:{world.client.pk}"
     assert message.payload["attributes"] == {
         "depth": 12,
