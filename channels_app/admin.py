@@ -10,6 +10,7 @@ from channels_app.models import (
     InboundMessage,
     OutboundMessage,
     OutboundStatus,
+    SmsOptOut,
 )
 from channels_app.open311 import admin as open311_admin  # noqa: F401  (registers Open311ClientAdmin)
 
@@ -111,3 +112,16 @@ class OutboundMessageAdmin(admin.ModelAdmin):
             _("%(n)d message(s) handed to the send task.") % {"n": len(ids)},
             messages.SUCCESS,
         )
+
+
+@admin.register(SmsOptOut)
+class SmsOptOutAdmin(admin.ModelAdmin):
+    """Numbers that answered STOP. Deleting a row allows SMS to that number again (as START
+    does); only do so when the resident asks for it by another channel."""
+
+    list_display = ("number", "keyword", "opted_out_at")
+    search_fields = ("number",)
+    readonly_fields = ("number", "keyword", "opted_out_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -274,3 +274,24 @@ class Open311Client(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SmsOptOut(models.Model):
+    """A phone number that answered STOP (or a translation of it) to one of our SMS.
+
+    Kept per number, not per resident: the handset said it, whoever of a family shares it,
+    and it must outlive an anonymised resident. Notices and replies skip SMS for it (a notice
+    goes by another channel), and ``sms_send`` refuses it as a last guard. START or UNSTOP
+    deletes the row.
+    """
+
+    number = models.CharField(_("phone number"), max_length=20, unique=True)
+    keyword = models.CharField(_("keyword"), max_length=20)
+    opted_out_at = models.DateTimeField(_("opted out"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("SMS opt-out")
+        verbose_name_plural = _("SMS opt-outs")
+
+    def __str__(self) -> str:
+        return self.number

@@ -40,6 +40,7 @@ from channels_app.notices.texts import (
     notice_letter_text,
     notice_sms_text,
 )
+from channels_app.sms.optout import with_opt_out
 from channels_app.sms.outbound import sms_send
 
 # Transition name -> the notice it sends. Other transitions send none.
@@ -74,7 +75,12 @@ class Route:
 def notice_route(resident: Resident, *, today: datetime.date, offline: bool = True) -> Route | None:
     """The channel a notice to ``resident`` goes through (see the module docstring). With
     ``offline=False`` only e-mail or SMS will do, and None means no notice."""
-    phone = resident.phones.order_by("pk").values_list("number", flat=True).first() or ""
+    phones = list(
+        with_opt_out(resident.phones.order_by("pk")).values_list("number", "sms_opted_out")
+    )
+    phone = phones[0][0] if phones else ""  # for a call, whatever it said about SMS
+    # SMS only to a number that did not answer STOP (channels_app/sms/optout.py).
+    sms_phone = next((number for number, opted_out in phones if not opted_out), "")
     address = resident.postal_address.strip()
     if resident.is_digitally_exempt(today):
         if not offline:
@@ -83,7 +89,7 @@ def notice_route(resident: Resident, *, today: datetime.date, offline: bool = Tr
             return Route(Channel.LETTER, address, because_exempt=True)
         return Route(Channel.PHONE, phone, because_exempt=True)
     email = resident.emails.order_by("pk").values_list("address", flat=True).first() or ""
-    reachable = {Channel.EMAIL: email, Channel.SMS: phone}
+    reachable = {Channel.EMAIL: email, Channel.SMS: sms_phone}
     if offline:
         reachable[Channel.LETTER] = address
         reachable[Channel.PHONE] = phone

@@ -21,6 +21,7 @@ from twilio.base.exceptions import TwilioRestException
 from cases.choices import Channel
 from channels_app.models import OutboundMessage, OutboundStatus
 from channels_app.sms.client import sender_kwargs, sms_configured, twilio_client
+from channels_app.sms.optout import sms_opted_out
 from channels_app.sms.webhooks import public_url_for
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,12 @@ def sms_send(*, outbound_id: int) -> bool:
         # Not an attempt: nothing left the building; the sweep tries again once configured.
         OutboundMessage.objects.filter(pk=row.pk, status=OutboundStatus.PENDING).update(
             error="Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM)."
+        )
+        return False
+    if sms_opted_out(number=row.to):
+        # The last guard: the number answered STOP after this row was written.
+        OutboundMessage.objects.filter(pk=row.pk, status=OutboundStatus.PENDING).update(
+            status=OutboundStatus.FAILED, error="The recipient answered STOP (opted out)."
         )
         return False
     claimed = OutboundMessage.objects.filter(

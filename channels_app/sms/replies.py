@@ -12,6 +12,7 @@ from cases.services.common import case_lock, ensure_may_work_on
 from channels_app import intake
 from channels_app.email.receipts import sensitive_reply_text
 from channels_app.models import OutboundMessage
+from channels_app.sms.optout import sms_opted_out
 from common.exceptions import ApplicationError
 
 #: Longer texts go out as several SMS segments; beyond this we ask for e-mail or a letter.
@@ -44,6 +45,12 @@ def case_reply_sms(*, actor: Actor, case_id: int, body: str) -> OutboundMessage:
         raise ApplicationError(
             _("The resident of case %(ref)s has no phone number.") % {"ref": case.reference},
             code="no_phone_number",
+        )
+    if sms_opted_out(number=phone.number):
+        raise ApplicationError(
+            _("%(number)s has answered STOP and gets no SMS from us; answer by e-mail or letter.")
+            % {"number": phone.number},
+            code="sms_opted_out",
         )
     if case.category is not None and case.category.sensitive:
         _subject, text = sensitive_reply_text(

@@ -4,4 +4,5 @@ from channels_app.sms import views
 
 urlpatterns = [
     path("status/", views.sms_status, name="sms-status"),
+    path("inbound/", views.sms_inbound, name="sms-inbound"),
 ]
