@@ -177,9 +177,11 @@ def inbound_record(
             existing = InboundMessage.objects.get(channel=channel, source=source, external_id=key)
             return existing, False
     if process:
-        from channels_app.tasks import inbound_process_task
+        from channels_app.tasks import inbound_process_batch_task, inbound_process_task
 
-        enqueue_on_commit(inbound_process_task, message.pk)
+        # A webhook answers without waiting on the broker: the coalescer sends the ids of
+        # many requests as one batch task (ADR 0022).
+        grouped_enqueue_on_commit(inbound_process_task, inbound_process_batch_task, message.pk)
     return message, True
 
 
