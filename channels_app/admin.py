@@ -6,10 +6,13 @@ from django.utils.translation import gettext_lazy as _
 from cases.choices import Channel
 from channels_app.intake import inbound_requeue
 from channels_app.models import (
+    Call,
+    CallbackRequest,
     InboundAttachment,
     InboundMessage,
     OutboundMessage,
     OutboundStatus,
+    PhoneQueue,
     SmsOptOut,
 )
 from channels_app.open311 import admin as open311_admin  # noqa: F401  (registers Open311ClientAdmin)
@@ -125,3 +128,34 @@ class SmsOptOutAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(PhoneQueue)
+class PhoneQueueAdmin(admin.ModelAdmin):
+    """The phone menu: one row per topic, read to callers in key order."""
+
+    list_display = ("digit", "code", "name_sv", "name_da", "name_en", "category", "active")
+    list_editable = ("active",)
+
+
+@admin.register(Call)
+class CallAdmin(admin.ModelAdmin):
+    """Calls as Twilio reported them; written by the voice webhooks only."""
+
+    list_display = ("call_sid", "from_number", "queue", "language", "started_at", "outcome")
+    list_filter = ("queue", "language", "callback_requested")
+    search_fields = ("call_sid", "from_number")
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(CallbackRequest)
+class CallbackRequestAdmin(admin.ModelAdmin):
+    list_display = ("number", "queue", "language", "requested_at", "attempts", "completed_at")
+    list_filter = ("queue", "completed_at")
+    search_fields = ("number",)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.choices import Channel
+from cases.models.translated import TranslatedNameMixin
 
 
 class InboundStatus(models.TextChoices):
@@ -295,3 +296,117 @@ class SmsOptOut(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class PhoneQueue(TranslatedNameMixin, models.Model):
+    """A topic of the phone menu (knappval) and its Twilio queue: "press 1 for waste"."""
+
+    code = models.SlugField(
+        _("code"), max_length=40, unique=True, help_text=_("Twilio's queue name.")
+    )
+    digit = models.PositiveSmallIntegerField(
+        _("menu key"), unique=True, help_text=_("The key callers press for this topic (1-9).")
+    )
+    name_sv = models.CharField(_("name (Swedish)"), max_length=100)
+    name_da = models.CharField(_("name (Danish)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    category = models.ForeignKey(
+        "cases.Category",
+        verbose_name=_("category"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("phone queue")
+        verbose_name_plural = _("phone queues")
+        ordering = ["digit"]
+
+    def __str__(self) -> str:
+        return f"{self.digit}: {self.name}"
+
+
+class Call(models.Model):
+    """One inbound phone call through Twilio, by its CallSid: what the caller chose and what
+    happened in the queue, for the workspace and the report (time in queue, abandoned calls,
+    callbacks).
+
+    Each webhook writes only the facts it knows, each at most once (``…__isnull`` updates), so
+    Twilio's callbacks may come in any order and any number of times; the outcome is derived
+    from the facts (``outcome``)."""
+
+    class Outcome(models.TextChoices):
+        IN_MENU = "in_menu", _("In the menu")
+        IN_QUEUE = "in_queue", _("In the queue")
+        ANSWERED = "answered", _("Answered")
+        CALLBACK = "callback", _("Callback requested")
+        ABANDONED = "abandoned", _("Abandoned")
+
+    call_sid = models.CharField(_("call SID"), max_length=64, unique=True)
+    from_number = models.CharField(_("from"), max_length=32)
+    to_number = models.CharField(_("to"), max_length=32)
+    resident = models.ForeignKey(
+        "cases.Resident",
+        verbose_name=_("resident"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    language = models.CharField(_("language"), max_length=5, blank=True)
+    queue = models.ForeignKey(
+        PhoneQueue, verbose_name=_("queue"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    enqueued_at = models.DateTimeField(_("queued"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    left_queue_at = models.DateTimeField(_("left the queue"), null=True, blank=True)
+    queue_result = models.CharField(_("queue result"), max_length=20, blank=True)
+    queue_seconds = models.PositiveIntegerField(_("seconds in queue"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    end_status = models.CharField(_("end status"), max_length=20, blank=True)
+    duration_seconds = models.PositiveIntegerField(_("duration (s)"), null=True, blank=True)
+    callback_requested = models.BooleanField(_("callback requested"), default=False)
+
+    class Meta:
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+        indexes = [models.Index(fields=["started_at"], name="call_started")]
+
+    def __str__(self) -> str:
+        return self.call_sid
+
+    @property
+    def outcome(self) -> str:
+        if self.callback_requested:
+            return self.Outcome.CALLBACK
+        if self.answered_at is not None:
+            return self.Outcome.ANSWERED
+        if self.ended_at is not None or self.queue_result == "hangup":
+            return self.Outcome.ABANDONED
+        if self.enqueued_at is not None:
+            return self.Outcome.IN_QUEUE
+        return self.Outcome.IN_MENU
+
+
+class CallbackRequest(models.Model):
+    """A caller in a long queue pressed the key to be called back: a task for an agent of the
+    queue, kept until an agent has called back (``completed_at``)."""
+
+    call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="callback")
+    number = models.CharField(_("phone number"), max_length=32)
+    queue = models.ForeignKey(PhoneQueue, verbose_name=_("queue"), on_delete=models.PROTECT)
+    language = models.CharField(_("language"), max_length=5, blank=True)
+    queue_position = models.PositiveIntegerField(_("place in the queue"), null=True, blank=True)
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    completed_at = models.DateTimeField(_("called back"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("callback request")
+        verbose_name_plural = _("callback requests")
+        ordering = ["requested_at", "id"]  # first come, first called back: the caller's place
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.queue})"

@@ -8,4 +8,5 @@ urlpatterns = [
     path("quarantine/requeue/", views.quarantine_requeue, name="quarantine-requeue"),
     path("notices/", include("channels_app.notices.urls")),
     path("sms/", include("channels_app.sms.urls")),
+    path("voice/", include("channels_app.phone.urls")),
 ]

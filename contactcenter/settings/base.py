@@ -259,6 +259,12 @@ TWILIO_FROM = env.str("TWILIO_FROM", default="")
 # library's own client, which talks to Twilio's cloud).
 TWILIO_HTTP_CLIENT = ""
 
+# Phone menu (channels_app/phone): callers from this place in a queue on are offered a
+# callback; the expected wait counts this many seconds per caller ahead when Twilio has no
+# average yet.
+VOICE_CALLBACK_FROM_POSITION = env.int("VOICE_CALLBACK_FROM_POSITION", default=3)
+VOICE_SECONDS_PER_CALLER = env.int("VOICE_SECONDS_PER_CALLER", default=180)
+
 # --- E-mail -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend"
