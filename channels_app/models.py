@@ -391,8 +391,10 @@ class Call(models.Model):
 
 
 class CallbackRequest(models.Model):
-    """A caller in a long queue pressed the key to be called back: a task for an agent of the
-    queue, kept until an agent has called back (``completed_at``)."""
+    """A caller in a long queue pressed the key to be called back: a task for an agent, kept
+    until an agent has called back (``completed_at``). An unanswered attempt puts it back
+    ``VOICE_CALLBACK_RETRY_MINUTES`` later; after ``VOICE_CALLBACK_MAX_ATTEMPTS`` it is given
+    up (``given_up_at``), and counted as such."""
 
     call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="callback")
     number = models.CharField(_("phone number"), max_length=32)
@@ -401,7 +403,22 @@ class CallbackRequest(models.Model):
     queue_position = models.PositiveIntegerField(_("place in the queue"), null=True, blank=True)
     requested_at = models.DateTimeField(_("requested"), default=timezone.now)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     completed_at = models.DateTimeField(_("called back"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("called back by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    given_up_at = models.DateTimeField(
+        _("given up"),
+        null=True,
+        blank=True,
+        help_text=_("Set after the last unanswered attempt; the report counts these."),
+    )
 
     class Meta:
         verbose_name = _("callback request")

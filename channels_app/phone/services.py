@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from cases import identity
@@ -116,3 +118,39 @@ def queue_for(*, digits: str = "", speech: str = "") -> PhoneQueue | None:
         if any(name and (name in said or said in name) for name in names):
             return queue
     return None
+
+
+def callbacks_due(*, now: datetime.datetime | None = None):  # type: ignore[no-untyped-def]
+    """Callback requests to make now, first requested first: not done, not given up, and not
+    waiting for a retry."""
+    now = now or timezone.now()
+    return (
+        CallbackRequest.objects.filter(completed_at__isnull=True, given_up_at__isnull=True)
+        .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
+        .select_related("queue", "call__resident")
+        .order_by("requested_at", "pk")
+    )
+
+
+def callback_completed(*, request_id: int, user: object) -> bool:
+    """An agent called back and reached the caller. True the first time (a double click, or
+    two agents at once, count once)."""
+    return bool(
+        CallbackRequest.objects.filter(
+            pk=request_id, completed_at__isnull=True, given_up_at__isnull=True
+        ).update(completed_at=timezone.now(), completed_by=user, attempts=F("attempts") + 1)
+    )
+
+
+def callback_unanswered(*, request_id: int, attempts_seen: int) -> str:
+    """An agent called and nobody answered: try again later, or give up after the last
+    attempt. Conditional on the attempts the agent saw, so a double click counts once.
+    Returns ``"retry"``, ``"given_up"``, or ``""`` when nothing changed."""
+    now = timezone.now()
+    pending = CallbackRequest.objects.filter(
+        pk=request_id, completed_at__isnull=True, given_up_at__isnull=True, attempts=attempts_seen
+    )
+    if attempts_seen + 1 >= settings.VOICE_CALLBACK_MAX_ATTEMPTS:
+        return "given_up" if pending.update(attempts=attempts_seen + 1, given_up_at=now) else ""
+    retry_at = now + datetime.timedelta(minutes=settings.VOICE_CALLBACK_RETRY_MINUTES)
+    return "retry" if pending.update(attempts=attempts_seen + 1, next_attempt_at=retry_at) else ""

@@ -10,4 +10,6 @@ urlpatterns = [
     path("callback/", views.callback, name="voice-callback"),
     path("left-queue/", views.left_queue, name="voice-left-queue"),
     path("status/", views.status, name="voice-status"),
+    path("callbacks/", views.callbacks, name="voice-callbacks"),
+    path("callbacks/<int:pk>/", views.callback_done, name="voice-callback-done"),
 ]

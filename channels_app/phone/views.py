@@ -17,15 +17,20 @@ import math
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from channels_app.models import PhoneQueue
+from cases.permissions import is_contact_center_staff
+from channels_app.models import CallbackRequest, PhoneQueue
 from channels_app.phone import services
 from channels_app.sms.webhooks import twilio_webhook
 
@@ -228,3 +233,55 @@ def status(request: HttpRequest) -> HttpResponse:
             duration_seconds=_int(request.POST.get("CallDuration", "")),
         )
     return HttpResponse(status=204)
+
+
+# --- The agents' side: callbacks to make ------------------------------------------------------
+def _ensure_contact_center(request: HttpRequest) -> None:
+    if not is_contact_center_staff(request.user):  # type: ignore[arg-type]
+        raise Http404
+
+
+@login_required
+@require_GET
+def callbacks(request: HttpRequest) -> HttpResponse:
+    """Callers waiting to be called back, first come first, with the resident their number
+    belongs to."""
+    _ensure_contact_center(request)
+    page = Paginator(services.callbacks_due(), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "phone/callbacks.html",
+        {"page": page, "max_attempts": settings.VOICE_CALLBACK_MAX_ATTEMPTS},
+    )
+
+
+@login_required
+@require_POST
+def callback_done(request: HttpRequest, pk: int) -> HttpResponse:
+    _ensure_contact_center(request)
+    row = get_object_or_404(CallbackRequest, pk=pk)
+    if request.POST.get("result") == "answered":
+        if services.callback_completed(request_id=row.pk, user=request.user):
+            messages.success(
+                request, _("%(number)s is marked as called back.") % {"number": row.number}
+            )
+        else:
+            messages.info(request, _("That callback was already done."))
+    else:
+        seen = _int(request.POST.get("attempts", "")) or 0
+        outcome = services.callback_unanswered(request_id=row.pk, attempts_seen=seen)
+        if outcome == "retry":
+            messages.info(
+                request,
+                _("No answer from %(number)s: it comes back in %(minutes)s minutes.")
+                % {"number": row.number, "minutes": settings.VOICE_CALLBACK_RETRY_MINUTES},
+            )
+        elif outcome == "given_up":
+            messages.warning(
+                request,
+                _("No answer from %(number)s after the last attempt: the callback is given up.")
+                % {"number": row.number},
+            )
+        else:
+            messages.info(request, _("That callback was already updated by someone else."))
+    return redirect("intake:voice-callbacks")

@@ -264,6 +264,9 @@ TWILIO_HTTP_CLIENT = ""
 # average yet.
 VOICE_CALLBACK_FROM_POSITION = env.int("VOICE_CALLBACK_FROM_POSITION", default=3)
 VOICE_SECONDS_PER_CALLER = env.int("VOICE_SECONDS_PER_CALLER", default=180)
+# A callback nobody answers is tried again this many minutes later, at most this many times.
+VOICE_CALLBACK_RETRY_MINUTES = env.int("VOICE_CALLBACK_RETRY_MINUTES", default=30)
+VOICE_CALLBACK_MAX_ATTEMPTS = env.int("VOICE_CALLBACK_MAX_ATTEMPTS", default=3)
 
 # --- E-mail -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(

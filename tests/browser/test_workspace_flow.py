@@ -13,7 +13,7 @@ from cases.services.actors import Actor
 from cases.services.cases import ContactInput, case_create
 from cases.services.residents import resident_create
 from cases.services.transitions import case_forward
-from channels_app.models import OutboundMessage
+from channels_app.models import Call, CallbackRequest, OutboundMessage, PhoneQueue
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import keyboard_login, tab_to
 from tests.browser.test_accessibility import assert_landmarks, signed_in_page
@@ -207,6 +207,31 @@ def test_the_letter_queue_and_phone_tasks_are_accessible(  # type: ignore[no-unt
         page.goto(url)
         assert page.get_by_text(case.reference).count() >= 1, url
         assert_accessible(page, where=f"{url} ({lang})")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_callback_list_is_accessible_and_works_with_the_keyboard(  # type: ignore[no-untyped-def]
+    org: Org, new_page, live_server, lang: str
+) -> None:
+    queue = PhoneQueue.objects.create(
+        code="avfall", digit=1, name_sv="avfall", name_da="affald", name_en="waste"
+    )
+    call = Call.objects.create(call_sid="CA1", from_number="+46701234567", to_number="+46766920000")
+    request = CallbackRequest.objects.create(
+        call=call, number=call.from_number, queue=queue, language="sv", queue_position=4
+    )
+    page = signed_in_page(new_page, live_server, org.agent, lang)
+    page.goto("/intake/voice/callbacks/")
+    assert page.get_by_text("+46701234567").count() >= 1
+    assert_accessible(page, where=f"callbacks ({lang})")
+    # The first button of the row (reached) by keyboard: focus it, press Enter
+    button = page.locator("form button[value=answered]")
+    button.focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    request.refresh_from_db()
+    assert request.completed_by == org.agent
+    assert_accessible(page, where=f"callbacks after one is done ({lang})")
 
 
 def test_the_case_views_shortcuts_move_the_focus(  # type: ignore[no-untyped-def]

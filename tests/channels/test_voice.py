@@ -9,9 +9,11 @@ twilio's ``RequestValidator``.
 
 from __future__ import annotations
 
+import datetime
 import xml.etree.ElementTree as ET
 
 import pytest
+from django.utils import timezone
 
 from cases.services.residents import resident_find_or_create_by_contact
 from channels_app.models import Call, CallbackRequest, PhoneQueue
@@ -29,6 +31,8 @@ def cloud(settings):  # type: ignore[no-untyped-def]
     with recorded_twilio(settings) as replayed:
         settings.VOICE_CALLBACK_FROM_POSITION = 3
         settings.VOICE_SECONDS_PER_CALLER = 180
+        settings.VOICE_CALLBACK_RETRY_MINUTES = 30
+        settings.VOICE_CALLBACK_MAX_ATTEMPTS = 3
         yield replayed
 
 
@@ -299,3 +303,72 @@ def test_without_topics_the_caller_is_told_to_call_later(db: None) -> None:
         ("en-GB", "We cannot take your call right now. Please call again later.")
     ]
     assert twiml.find("Hangup") is not None
+
+
+# --- The agents' callback list ----------------------------------------------------------------
+@pytest.fixture
+def waiting_callback(queues) -> CallbackRequest:  # type: ignore[no-untyped-def]
+    voice("/intake/voice/incoming/", "voice_incoming.form")
+    voice("/intake/voice/choose/?lang=sv", "voice_gather_digits.form", Digits="1")
+    voice("/intake/voice/callback/?lang=sv", "voice_wait.form", Digits="1")
+    return CallbackRequest.objects.get()
+
+
+def test_agents_see_the_callbacks_to_make_first_come_first(org, waiting_callback, client) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(org.agent)
+    page = client.get("/intake/voice/callbacks/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'href="tel:{CALLER}"' in html and "waste" in html and "0 of 3" in html
+
+
+def test_a_department_handler_does_not_see_the_callbacks(org, waiting_callback, client) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(org.waste_handler)
+    assert client.get("/intake/voice/callbacks/").status_code == 404
+    assert (
+        client.post(
+            f"/intake/voice/callbacks/{waiting_callback.pk}/",
+            {"result": "answered", "attempts": "0"},
+        ).status_code
+        == 404
+    )
+    waiting_callback.refresh_from_db()
+    assert waiting_callback.completed_at is None and waiting_callback.attempts == 0
+
+
+def test_a_callback_reached_is_done_once(org, waiting_callback, client) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(org.agent)
+    url = f"/intake/voice/callbacks/{waiting_callback.pk}/"
+    client.post(url, {"result": "answered", "attempts": "0"})
+    client.post(url, {"result": "answered", "attempts": "0"})  # a double click
+
+    waiting_callback.refresh_from_db()
+    assert waiting_callback.completed_by == org.agent and waiting_callback.attempts == 1
+    assert waiting_callback.completed_at is not None
+    assert "No callbacks are waiting." in client.get("/intake/voice/callbacks/").content.decode()
+
+
+def test_an_unanswered_callback_comes_back_later_then_is_given_up(
+    org, waiting_callback, client, time_machine
+) -> None:  # type: ignore[no-untyped-def]
+    time_machine.move_to(timezone.now(), tick=False)
+    client.force_login(org.agent)
+    url = f"/intake/voice/callbacks/{waiting_callback.pk}/"
+    # First attempt: nobody answers; a double click counts once
+    client.post(url, {"result": "no_answer", "attempts": "0"})
+    client.post(url, {"result": "no_answer", "attempts": "0"})
+    waiting_callback.refresh_from_db()
+    assert waiting_callback.attempts == 1 and waiting_callback.given_up_at is None
+    assert "No callbacks are waiting." in client.get("/intake/voice/callbacks/").content.decode()
+    # 30 minutes later it is back; two more unanswered attempts give it up
+    time_machine.shift(datetime.timedelta(minutes=31))
+    assert CALLER in client.get("/intake/voice/callbacks/").content.decode()
+    client.post(url, {"result": "no_answer", "attempts": "1"})
+    time_machine.shift(datetime.timedelta(minutes=31))
+    client.post(url, {"result": "no_answer", "attempts": "2"})
+
+    waiting_callback.refresh_from_db()
+    assert waiting_callback.attempts == 3 and waiting_callback.given_up_at is not None
+    assert waiting_callback.completed_at is None
+    time_machine.shift(datetime.timedelta(hours=2))
+    assert "No callbacks are waiting." in client.get("/intake/voice/callbacks/").content.decode()
