@@ -120,6 +120,7 @@ def configure_intake(departments: dict[str, Department]) -> str:
             "default_category": general,
         },
     )
+    _phone_queues()
     _routing_rules(today)
     _department_heads(departments)
     _canned_responses(today)
@@ -235,4 +236,22 @@ def _canned_responses(today: datetime.date) -> None:
             continue
         CannedResponse.objects.update_or_create(
             title=title, language=language, defaults={"category": category, "body": body}
+        )
+
+
+# The demo phone menu (knappval): key, Twilio queue name, names in sv/da/en.
+PHONE_QUEUES = [
+    (1, "avfall", "sophämtning och återvinning", "affald og genbrug", "waste and recycling"),
+    (2, "bygglov", "bygglov och byggfrågor", "byggetilladelser", "building permits"),
+    (3, "skola-forskola", "förskola och skola", "daginstitution og skole", "preschool and school"),
+    (4, "ovrigt", "övriga frågor", "andre spørgsmål", "other questions"),
+]
+
+
+def _phone_queues() -> None:
+    from channels_app.models import PhoneQueue
+
+    for digit, code, sv, da, en in PHONE_QUEUES:
+        PhoneQueue.objects.update_or_create(
+            code=code, defaults={"digit": digit, "name_sv": sv, "name_da": da, "name_en": en}
         )

@@ -249,7 +249,7 @@ AUTO_REPLY_WINDOW_HOURS = env.int("AUTO_REPLY_WINDOW_HOURS", default=24)
 # E-service forms: submissions per client address and hour before a polite refusal.
 ESERVICE_RATE_LIMIT_PER_HOUR = env.int("ESERVICE_RATE_LIMIT_PER_HOUR", default=30)
 
-# --- Twilio (SMS notices and replies, SMS intake; voice in a later issue) ----------------------
+# --- Twilio (SMS notices and replies, SMS intake, phone menu and queues) -----------------------
 # Empty credentials: SMS notices stay pending with an error saying so, nothing is sent.
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
