@@ -390,14 +390,18 @@ def inbound_receive(
         return message, True
     except Exception as exc:
         failure = exc
-    if duplicate:
-        existing = InboundMessage.objects.get(
+    existing = (
+        InboundMessage.objects.filter(
             channel=channel, source=source, external_id=message.external_id
-        )
-        if not _key_reused(channel, _digest(bytes(existing.raw)), raw):
-            if existing.status == InboundStatus.PENDING:  # its first attempt never finished
-                return inbound_process(message_id=existing.pk) or existing, False
-            return existing, False
+        ).first()
+        if duplicate
+        else None
+    )
+    # (Another integrity error than the duplicate key falls through to the record path.)
+    if existing is not None and not _key_reused(channel, _digest(bytes(existing.raw)), raw):
+        if existing.status == InboundStatus.PENDING:  # its first attempt never finished
+            return inbound_process(message_id=existing.pk) or existing, False
+        return existing, False
     # Processing failed and rolled back, or a Message-ID reused for other mail: the
     # record-first path now.
     message, created = inbound_record(
@@ -437,7 +441,8 @@ def _record_failure(message_id: int, failure: Exception) -> InboundMessage | Non
         )
         return InboundMessage.objects.get(pk=message_id)
     reason = _failure_reason(message_id, failure)
-    InboundMessage.objects.filter(pk=message_id).update(
+    # Only a row still pending: a retry may have finished it meanwhile.
+    InboundMessage.objects.filter(pk=message_id, status=InboundStatus.PENDING).update(
         status=InboundStatus.QUARANTINED,
         reason=reason[:5000],
         processed_at=timezone.now(),

@@ -25,9 +25,17 @@ from django.db import connection, models
 _ID_BLOCK = 50
 _id_lock = threading.Lock()
 _free_ids: dict[str, list[int]] = {}
+
+
 # A forked child (a Celery prefork worker, a benchmark's processes) must not use the ids its
 # parent took: two processes would insert the same ones.
-os.register_at_fork(after_in_child=_free_ids.clear)
+def _after_fork() -> None:
+    global _id_lock
+    _id_lock = threading.Lock()  # a lock held by another thread at the fork stays held
+    _free_ids.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def preallocated_id(model: type[models.Model]) -> int | None:

@@ -78,18 +78,21 @@ def collect_grouped_enqueues() -> Iterator[dict[Any, list[int]]]:
         _grouped.reset(token)
 
 
-def grouped_enqueue_on_commit(task: Any, batch_task: Any, pk: int) -> None:
+def grouped_enqueue_on_commit(
+    task: Any, batch_task: Any, pk: int, *, coalesce: bool = True
+) -> None:
     """After commit, ``task.delay(pk)``; inside ``collect_grouped_enqueues`` the ids of the whole
     batch go to one ``batch_task.delay([pk, ...])`` instead: one broker message instead of one
     per item (a Celery send costs about half a millisecond of CPU, a tenth of a form post).
 
     Outside a batch, with ``CELERY_PUBLISH_COALESCE_SECONDS`` above zero (production and the
     demo), the id goes to this process's ``coalescer``: the ids of every request committed
-    within that window go out as one ``batch_task`` message."""
+    within that window go out as one ``batch_task`` message. Only for work a sweep finds
+    again if the process dies with its buffer; others pass ``coalesce=False``."""
     group = _grouped.get()
     if group is not None:
         group.setdefault(batch_task, []).append(pk)
-    elif coalescer.window() > 0:
+    elif coalesce and coalescer.window() > 0:
         transaction.on_commit(lambda: coalescer.add(batch_task, pk), robust=True)
     else:
         enqueue_on_commit(task, pk)

@@ -332,8 +332,12 @@ def forward_locked(
         notify_department_of_forward_task,
     )
 
+    # Not coalesced: no sweep would send a notification lost with a process's buffer.
     grouped_enqueue_on_commit(
-        notify_department_of_forward_task, notify_department_of_forward_batch_task, case.pk
+        notify_department_of_forward_task,
+        notify_department_of_forward_batch_task,
+        case.pk,
+        coalesce=False,
     )
     return case
 
